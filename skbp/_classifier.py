@@ -1,0 +1,820 @@
+"""BPClassifier: the scikit-learn estimator around the numpy backprop core.
+
+This module owns everything scikit-learn specific: parameter validation, input
+validation, label binarisation, sample and class weights, the early-stopping split
+and the fitted attributes. The learning itself is in ``_network`` and
+``_training``, which know nothing about scikit-learn.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, log_expit, logsumexp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d, compute_sample_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skbp._activations import ACTIVATIONS, ALIASES, resolve_activation
+from skbp._compat import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+)
+from skbp._initializers import INITS, init_params, layer_schemes
+from skbp._losses import LOSSES, log_softmax, output_function_for, softmax
+from skbp._network import Network
+from skbp._optimizers import SCHEDULES, SGD, Adam
+from skbp._training import StoppingMonitor, fit_lbfgs, fit_stochastic
+
+_ACTIVATION_NAMES = set(ACTIVATIONS) | set(ALIASES)
+
+
+def _stochastic_solver(estimator):
+    """``partial_fit`` exists only for the stochastic solvers (as in scikit-learn)."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError(
+            "partial_fit is only available for the stochastic solvers 'sgd' and "
+            f"'adam', not for solver={estimator.solver!r}."
+        )
+    return True
+
+
+class BPClassifier(ClassifierMixin, BaseEstimator):
+    # ClassifierMixin goes on the left so that its tags and score take precedence.
+    """Multilayer perceptron classifier trained by backpropagation written in numpy.
+
+    The network computes ``a[i + 1] = f(a[i] @ W[i] + b[i])`` through its hidden
+    layers and a softmax (multiclass log-loss) or logistic output layer. Gradients
+    come from the backpropagation recurrence
+    ``delta[i - 1] = (delta[i] @ W[i].T) * f'(z[i - 1])``, written out in numpy.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Number of units in each hidden layer; ``()`` gives a model without hidden
+        layers (logistic or softmax regression).
+
+    activation : {'relu', 'sigmoid', 'logistic', 'tanh', 'softsign', 'identity', \
+'leaky_relu', 'elu', 'softplus', 'gelu'} or tuple of str, default='relu'
+        Hidden-layer activation, or one name per hidden layer:
+
+        - ``'sigmoid'`` (alias ``'logistic'``): :math:`f(z) = 1 / (1 + e^{-z})`;
+        - ``'tanh'``: :math:`f(z) = \\tanh z`;
+        - ``'relu'``: :math:`f(z) = \\max(0, z)`;
+        - ``'softsign'``: :math:`f(z) = z / (1 + |z|)`;
+        - ``'identity'``: :math:`f(z) = z`;
+        - ``'leaky_relu'``: :math:`f(z) = z` if :math:`z > 0` else :math:`0.01 z`;
+        - ``'elu'``: :math:`f(z) = z` if :math:`z > 0` else :math:`e^z - 1`;
+        - ``'softplus'``: :math:`f(z) = \\log(1 + e^z)`;
+        - ``'gelu'`` (exact, not the tanh approximation):
+          :math:`f(z) = z \\, \\Phi(z) = \\frac{z}{2}(1 + \\mathrm{erf}(z/\\sqrt{2}))`.
+
+    loss : {'log_loss', 'squared_error'}, default='log_loss'
+        ``'log_loss'``: cross-entropy with a softmax output for multiclass targets
+        and logistic outputs for binary and multilabel targets. ``'squared_error'``:
+        logistic outputs with :math:`\\frac12 \\sum_k (y_k - a_k)^2` per sample,
+        the classic delta rule.
+
+    solver : {'adam', 'sgd', 'lbfgs'}, default='adam'
+        ``'sgd'``: minibatch gradient descent with ``momentum`` and
+        ``nesterovs_momentum``; ``'adam'``: Adam; ``'lbfgs'``: SciPy's L-BFGS-B on
+        the full batch.
+
+    learning_rate : float, default=0.001
+        Step size of ``'sgd'`` and ``'adam'`` (``learning_rate_init`` in
+        MLPClassifier).
+
+    learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
+default='constant'
+        How ``'sgd'`` changes the step size between epochs (``learning_rate`` in
+        MLPClassifier): ``'invscaling'`` uses
+        ``learning_rate / (t + 1) ** power_t`` with ``t`` the samples seen;
+        ``'adaptive'`` divides it by 5 each time training stops improving.
+
+    power_t : float, default=0.5
+        Exponent of the ``'invscaling'`` schedule.
+
+    momentum : float, default=0.9
+        Momentum of ``'sgd'``, in [0, 1].
+
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with ``'sgd'``.
+
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of Adam's first and second moment estimates, in [0, 1).
+
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+
+    alpha : float, default=1e-4
+        L2 penalty on the weights (not the biases), divided by the sum of the
+        sample weights of each batch.
+
+    batch_size : int or 'auto', default='auto'
+        Minibatch size; ``'auto'`` uses ``min(200, n_samples)``; 1 is online
+        backpropagation. Ignored by ``'lbfgs'``.
+
+    max_iter : int, default=200
+        Maximum number of epochs (``'sgd'``, ``'adam'``) or L-BFGS iterations.
+
+    tol : float, default=1e-4
+        An epoch improves when the loss drops (or the validation score rises) by
+        more than ``tol``; with ``'lbfgs'``, the gradient tolerance.
+
+    n_iter_no_change : int, default=10
+        Training stops (or ``'adaptive'`` lowers the rate) after more than this
+        many epochs without improvement.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified), stop
+        when its accuracy stops improving, and keep the best weights.
+
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping, in (0, 1).
+
+    shuffle : bool, default=True
+        Shuffle the samples every epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Controls weight initialisation, shuffling and the validation split.
+
+    verbose : int, default=0
+        ``>= 1`` prints one line per epoch: epoch, loss, validation score if any,
+        seconds.
+
+    warm_start : bool, default=False
+        Continue from the previous solution, optimiser state included.
+
+    class_weight : dict, 'balanced' or None, default=None
+        Per-class weights, multiplied into ``sample_weight``.
+
+    init : {'auto', 'glorot_uniform', 'he_uniform', 'uniform'}, default='auto'
+        Weight initialisation: ``'auto'`` uses He-uniform before ReLU-family
+        activations and Glorot-uniform elsewhere; ``'uniform'`` is U(-1, 1).
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of ``'lbfgs'``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (``arange(n_labels)`` for multilabel targets).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when ``X`` had string column names.
+    coefs_ : list of ndarray
+        Weight matrices, ``coefs_[i]`` of shape ``(n_in, n_out)``.
+    intercepts_ : list of ndarray
+        Bias vectors, ``intercepts_[i]`` of shape ``(n_out,)``.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of output units.
+    out_activation_ : {'softmax', 'logistic'}
+        Output function.
+    loss_ : float
+        Training loss of the last epoch (L-BFGS: at the solution).
+    best_loss_ : float
+        Lowest training loss seen.
+    loss_curve_ : list of float
+        Training loss of every epoch (L-BFGS: every iteration).
+    validation_scores_ : list of float or None
+        Validation accuracy of every epoch with ``early_stopping``, else None.
+    best_validation_score_ : float or None
+        Best validation accuracy with ``early_stopping``, else None.
+    n_iter_ : int
+        Epochs (L-BFGS: iterations) run by the last call.
+    t_ : int
+        Training samples processed by the solver over all calls.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : scikit-learn's multilayer perceptron.
+
+    Notes
+    -----
+    The training loss is the weighted mean over samples of the per-sample loss,
+    :math:`L = \\frac{\\sum_i s_i \\ell_i}{\\sum_i s_i} +
+    \\frac{\\alpha}{2 \\sum_i s_i} \\sum_l \\lVert W_l \\rVert^2`, with
+    :math:`\\ell_i` the cross-entropy summed over outputs (``'log_loss'``) or
+    :math:`\\frac12 \\sum_k (y_{ik} - a_{ik})^2` (``'squared_error'``). With
+    ``'squared_error'``, ``predict_proba`` normalises the logistic outputs so each
+    row sums to 1.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skbp import BPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(), BPClassifier(random_state=0))
+    >>> clf.fit(X, y).score(X, y) > 0.95
+    True
+    >>> clf.predict_proba(X[:1]).round(2)
+    array([[1., 0., 0.]])
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(_ACTIVATION_NAMES), tuple, list],
+        "loss": [StrOptions(set(LOSSES))],
+        "solver": [StrOptions({"sgd", "adam", "lbfgs"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions(set(SCHEDULES))],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "init": [StrOptions(set(INITS))],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        loss="log_loss",
+        solver="adam",
+        learning_rate=0.001,
+        learning_rate_schedule="constant",
+        power_t=0.5,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        alpha=1e-4,
+        batch_size="auto",
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        class_weight=None,
+        init="auto",
+        max_fun=15000,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.class_weight = class_weight
+        self.init = init
+        self.max_fun = max_fun
+
+    def _validate_params(self):
+        # A string here is almost always MLPClassifier's schedule name; say where it
+        # belongs instead of only listing the valid range.
+        if isinstance(self.learning_rate, str):
+            raise InvalidParameterError(
+                "The 'learning_rate' parameter of BPClassifier is the step size, a "
+                f"float > 0; got {self.learning_rate!r}. To choose a schedule, use "
+                f"learning_rate_schedule={self.learning_rate!r} (MLPClassifier calls "
+                "the schedule 'learning_rate' and the step size 'learning_rate_init')."
+            )
+        super()._validate_params()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    # ------------------------------------------------------------------ fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 input keeps the whole model in float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a binary indicator matrix for multilabel targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        self : BPClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @available_if(_stochastic_solver)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch on ``X`` and ``y``, continuing from the current state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        classes : array-like of shape (n_classes,), default=None
+            Every label that will ever appear. Needed on the first call when this
+            chunk misses some classes; may be repeated (it must not change) later.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : BPClassifier
+        """
+        if self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: it trains one "
+                "epoch per call on the chunk it is given. Set early_stopping=False."
+            )
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        first_call = not hasattr(self, "coefs_") or not (incremental or self.warm_start)
+        hidden_sizes = self._hidden_sizes()
+        activations = self._resolve_activations(len(hidden_sizes))
+        X, y = self._validate_input(X, y, reset=first_call)
+        if first_call:
+            self._fit_labels(y, classes if incremental else None)
+        else:
+            self._check_labels(y, classes, incremental)
+        Y = self._label_binarizer.transform(y).astype(X.dtype, copy=False)
+        sample_weight = self._sample_weight(X, y, sample_weight, incremental)
+
+        multilabel = self._label_binarizer.y_type_.startswith("multilabel")
+        output = output_function_for(self.loss, Y.shape[1], multilabel)
+        layer_sizes = (X.shape[1], *hidden_sizes, Y.shape[1])
+        net = Network(layer_sizes, activations, output, self.loss)
+        if first_call:
+            self._rng = check_random_state(self.random_state)
+            theta = np.empty(net.layout.size, dtype=X.dtype)
+            init_params(
+                theta, net.layout, layer_schemes(self.init, activations), self._rng
+            )
+            self._reset_history()
+        else:
+            theta = self._current_theta(net, X.dtype)
+            if not hasattr(self, "_rng"):
+                self._rng = check_random_state(self.random_state)
+        self._network = net
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(layer_sizes)
+        self.out_activation_ = output
+
+        if sp.issparse(X):
+            X = X.tocsr()  # row slicing for minibatches
+        if self.solver == "lbfgs":
+            history = fit_lbfgs(
+                net,
+                theta,
+                X,
+                Y,
+                sample_weight,
+                alpha=float(self.alpha),
+                max_iter=self.max_iter,
+                max_fun=self.max_fun,
+                tol=float(self.tol),
+                verbose=bool(self.verbose),
+            )
+        else:
+            history = self._fit_stochastic(
+                net, theta, X, y, Y, sample_weight, incremental
+            )
+        self._store(net, theta, history)
+        self._warn_if_unfinished(history, incremental)
+        return self
+
+    def _fit_stochastic(self, net, theta, X, y, Y, sample_weight, incremental):
+        validation_score = None
+        if self.early_stopping:
+            X, Y, sample_weight, validation_score = self._split_validation(
+                X, y, Y, sample_weight, net
+            )
+        n_samples = X.shape[0]
+        batch_size = (
+            min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        )
+        if batch_size > n_samples:
+            warnings.warn(
+                f"batch_size={batch_size} is larger than the {n_samples} training "
+                "samples; using full batches.",
+                UserWarning,
+            )
+            batch_size = n_samples
+        optimizer = self._optimizer(net.layout.size, theta.dtype)
+        history = fit_stochastic(
+            net,
+            theta,
+            X,
+            Y,
+            sample_weight,
+            optimizer=optimizer,
+            alpha=float(self.alpha),
+            batch_size=batch_size,
+            max_iter=1 if incremental else self.max_iter,
+            shuffle=self.shuffle,
+            rng=self._rng,
+            monitor=self._monitor,
+            validation_score=validation_score,
+            verbose=bool(self.verbose),
+            samples_seen=self.t_,
+        )
+        self._optimizer_state = optimizer.state()
+        return history
+
+    def _optimizer(self, size, dtype):
+        if self.solver == "sgd":
+            optimizer = SGD(
+                size,
+                dtype,
+                self.learning_rate,
+                momentum=self.momentum,
+                nesterov=self.nesterovs_momentum,
+                schedule=self.learning_rate_schedule,
+                power_t=self.power_t,
+            )
+        else:
+            optimizer = Adam(
+                size,
+                dtype,
+                self.learning_rate,
+                beta_1=self.beta_1,
+                beta_2=self.beta_2,
+                epsilon=self.epsilon,
+            )
+        # Carry the optimiser state over from an earlier call when it fits.
+        state = getattr(self, "_optimizer_state", None)
+        if state is not None and state.get("solver") == self.solver:
+            try:
+                optimizer.load_state(state)
+            except ValueError:  # layout changed (e.g. new hidden_layer_sizes)
+                pass
+        return optimizer
+
+    def _split_validation(self, X, y, Y, sample_weight, net):
+        """Hold out ``validation_fraction`` of the data and build its scorer."""
+        multilabel = self._label_binarizer.y_type_.startswith("multilabel")
+        stratify = None if multilabel else y
+        arrays = [X, y, Y] if sample_weight is None else [X, y, Y, sample_weight]
+        parts = train_test_split(
+            *arrays,
+            test_size=self.validation_fraction,
+            random_state=self._rng,
+            stratify=stratify,
+        )
+        X_train, X_val, _, y_val, Y_train, _ = parts[:6]
+        sw_train, sw_val = (None, None) if sample_weight is None else parts[6:]
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                f"The validation set has {X_val.shape[0]} sample(s); increase "
+                "validation_fraction or use more data for early_stopping=True."
+            )
+
+        def validation_score(theta):
+            W, b = net.layout.views(theta)
+            logits = net.logits(W, b, X_val)
+            return accuracy_score(
+                y_val, self._labels_from_logits(logits), sample_weight=sw_val
+            )
+
+        return X_train, Y_train, sw_train, validation_score
+
+    # --------------------------------------------------------- fit: components
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, Integral):
+            sizes = (sizes,)
+        sizes = tuple(sizes)
+        for n in sizes:
+            if not isinstance(n, Integral) or isinstance(n, bool) or n < 1:
+                raise ValueError(
+                    "hidden_layer_sizes must be a positive integer or a sequence of "
+                    f"positive integers, got {self.hidden_layer_sizes!r}."
+                )
+        return tuple(int(n) for n in sizes)
+
+    def _resolve_activations(self, n_hidden):
+        if isinstance(self.activation, str):
+            return (resolve_activation(self.activation),) * n_hidden
+        names = tuple(self.activation)
+        if len(names) != n_hidden:
+            raise ValueError(
+                f"activation has {len(names)} entries but there are {n_hidden} "
+                f"hidden layers (hidden_layer_sizes={self.hidden_layer_sizes!r}); "
+                "give one activation per hidden layer or a single name."
+            )
+        for name in names:
+            if not isinstance(name, str) or ALIASES.get(name, name) not in ACTIVATIONS:
+                raise ValueError(
+                    f"Unknown activation {name!r} in activation={self.activation!r}; "
+                    f"choose from {sorted(_ACTIVATION_NAMES)}."
+                )
+        return tuple(resolve_activation(name) for name in names)
+
+    def _validate_input(self, X, y, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
+    def _fit_labels(self, y, classes):
+        check_classification_targets(y)
+        binarizer = LabelBinarizer()
+        is_multilabel = type_of_target(y).startswith("multilabel")
+        if classes is None or is_multilabel:
+            binarizer.fit(y)
+        else:
+            binarizer.fit(classes)
+            unseen = np.setdiff1d(np.unique(y), binarizer.classes_)
+            if unseen.size:
+                raise ValueError(
+                    f"y contains labels {unseen.tolist()} that are not in "
+                    f"classes={binarizer.classes_.tolist()}."
+                )
+        if not is_multilabel and len(binarizer.classes_) < 2:
+            raise ValueError(
+                "BPClassifier needs samples of at least 2 classes, but the data "
+                f"contains only one class: {binarizer.classes_[0]!r}."
+            )
+        self._label_binarizer = binarizer
+        self.classes_ = binarizer.classes_
+
+    def _check_labels(self, y, classes, incremental):
+        if classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
+            raise ValueError(
+                f"classes={np.unique(classes).tolist()} differs from the classes of "
+                f"the first partial_fit call, {self.classes_.tolist()}."
+            )
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"y must be an indicator matrix with {len(self.classes_)} "
+                    "columns, as in the first call."
+                )
+            return
+        check_classification_targets(y)
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            how = (
+                "pass every label with classes= on the first partial_fit call"
+                if incremental
+                else "warm_start needs the same classes as the previous fit"
+            )
+            raise ValueError(
+                f"y contains labels {unseen.tolist()} not seen before "
+                f"(classes_={self.classes_.tolist()}); {how}."
+            )
+
+    def _sample_weight(self, X, y, sample_weight, incremental):
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        if self.class_weight is not None:
+            if incremental and self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight='balanced' is not supported by partial_fit, "
+                    "which sees one chunk at a time; compute the weights once with "
+                    "sklearn.utils.class_weight.compute_class_weight and pass them "
+                    "as a dict."
+                )
+            class_sw = compute_sample_weight(self.class_weight, y).astype(X.dtype)
+            sample_weight = (
+                class_sw if sample_weight is None else sample_weight * class_sw
+            )
+        if sample_weight is None:
+            return None
+        if not float(sample_weight.sum()) > 0:
+            raise ValueError(
+                "The sample weights (times class_weight) sum to zero; at least one "
+                "sample needs a positive weight."
+            )
+        if y.ndim == 1 and not incremental:
+            weighted_classes = np.unique(y[sample_weight > 0])
+            if weighted_classes.size < 2:
+                raise ValueError(
+                    "Only one class has samples with non-zero weight "
+                    f"({weighted_classes.tolist()}); BPClassifier needs at least 2 "
+                    "classes."
+                )
+        return sample_weight
+
+    def _reset_history(self):
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self.t_ = 0
+        self._monitor = StoppingMonitor(float(self.tol), int(self.n_iter_no_change))
+        self._optimizer_state = None
+
+    def _current_theta(self, net, dtype):
+        """Rebuild the flat buffer from ``coefs_``/``intercepts_``.
+
+        After unpickling, or after a user edited ``coefs_[i]`` in place or by
+        assignment, the attributes are the truth; the buffer follows them.
+        """
+        shapes = [c.shape for c in self.coefs_]
+        if shapes != net.layout.weight_shapes:
+            raise ValueError(
+                f"The network's shape changed since the last fit (weights {shapes}, "
+                f"now {net.layout.weight_shapes}). Set warm_start=False or restore "
+                "hidden_layer_sizes."
+            )
+        self._monitor.tol = float(self.tol)
+        self._monitor.n_iter_no_change = int(self.n_iter_no_change)
+        return net.layout.pack(self.coefs_, self.intercepts_, dtype)
+
+    def _store(self, net, theta, history):
+        self.coefs_, self.intercepts_ = net.layout.views(theta)
+        self.n_iter_ = history.n_iter
+        self.t_ += history.samples_seen
+        self.loss_curve_.extend(history.loss_curve)
+        if history.loss_curve:
+            self.loss_ = history.loss_curve[-1]
+        elif not hasattr(self, "loss_"):
+            self.loss_ = np.inf
+        if self.solver == "lbfgs":
+            self.best_loss_ = min(self.loss_curve_, default=self.loss_)
+        else:
+            self.best_loss_ = self._monitor.best_loss
+        if self.early_stopping and history.validation_scores:
+            self.validation_scores_.extend(history.validation_scores)
+            self.best_validation_score_ = max(self.validation_scores_)
+        if self._optimizer_state is not None:
+            self._optimizer_state["solver"] = self.solver
+        self._diverged = history.diverged
+
+    def _warn_if_unfinished(self, history, incremental):
+        if history.diverged:
+            message = history.message or (
+                "L-BFGS ended on a non-finite loss; lower the learning rate, scale "
+                "the inputs or increase alpha."
+            )
+            warnings.warn(message, ConvergenceWarning)
+            return
+        if incremental or history.converged:
+            return
+        if self.solver == "lbfgs":
+            warnings.warn(
+                f"lbfgs failed to converge after {history.n_iter} iterations "
+                f"({history.message}). Increase max_iter or max_fun, or scale the "
+                "data.",
+                ConvergenceWarning,
+            )
+        elif history.n_iter == self.max_iter:
+            warnings.warn(
+                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+
+    # --------------------------------------------------------------- predicting
+
+    def _logits(self, X):
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
+        dtype = self.coefs_[0].dtype
+        if X.dtype != dtype:
+            X = X.astype(dtype)
+        return self._network.logits(self.coefs_, self.intercepts_, X)
+
+    def _labels_from_logits(self, logits):
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            return (logits > 0).astype(int)
+        if logits.shape[1] == 1:
+            # sigmoid(z) > 0.5 exactly when z > 0.
+            return self.classes_[(logits[:, 0] > 0).astype(int)]
+        # softmax and normalised logistic outputs are both monotone in the logits.
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels (an indicator matrix for multilabel targets).
+        """
+        return self._labels_from_logits(self._logits(X))
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class (each label for multilabel targets), in the
+            order of ``classes_``; rows sum to 1 except for multilabel targets.
+        """
+        logits = self._logits(X)
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            return expit(logits)
+        if logits.shape[1] == 1:
+            # [1 - p, p] with both computed directly for precision near 0 and 1.
+            return np.hstack([expit(-logits), expit(logits)])
+        if self.out_activation_ == "softmax":
+            return softmax(logits, out=logits)
+        proba = expit(logits)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities, computed from the logits.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Finite even where ``predict_proba`` rounds to 0.
+        """
+        logits = self._logits(X)
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            return log_expit(logits)
+        if logits.shape[1] == 1:
+            return np.hstack([log_expit(-logits), log_expit(logits)])
+        if self.out_activation_ == "softmax":
+            return log_softmax(logits)
+        log_outputs = log_expit(logits)
+        return log_outputs - logsumexp(log_outputs, axis=1, keepdims=True)

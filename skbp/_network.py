@@ -1,0 +1,277 @@
+"""The network: parameter layout on one flat buffer, forward pass, backprop.
+
+Every parameter lives in one contiguous 1-D array ``theta``: all weight matrices in
+layer order, then all biases (scikit-learn's L-BFGS packing order). ``Layout``
+hands out reshaped *views* into it, so optimisers work on one array, the L2
+penalty covers exactly the weight prefix, and L-BFGS needs no copies.
+
+``Network.loss_and_grad`` is the single function that SGD, Adam, L-BFGS and the
+gradient tests all call. Notation (the same everywhere in skbp):
+
+* ``W[i]`` of shape ``(n_in, n_out)`` and ``b[i]`` of shape ``(n_out,)``;
+* ``z[i] = a[i] @ W[i] + b[i]`` pre-activations, ``a[0] = X``,
+  ``a[i + 1] = f_i(z[i])`` for hidden layers; the last ``z`` are the logits;
+* ``delta[i] = dL/dz[i]``, propagated backwards by
+  ``delta[i - 1] = (delta[i] @ W[i].T) * f'(z[i - 1])``;
+* ``dL/dW[i] = a[i].T @ delta[i]`` and ``dL/db[i] = sum over samples of delta[i]``.
+
+This module must not import scikit-learn, ``_training`` or ``_classifier``.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from skbp._activations import ACTIVATIONS
+from skbp._losses import OUTPUT_LOSSES, OUTPUTS
+
+
+class Layout:
+    """Offsets and shapes of every weight matrix and bias vector in ``theta``.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``(n_features, *hidden_layer_sizes, n_outputs)``.
+    """
+
+    def __init__(self, layer_sizes):
+        self.layer_sizes = tuple(int(n) for n in layer_sizes)
+        self.weight_shapes = list(zip(self.layer_sizes[:-1], self.layer_sizes[1:]))
+        offset = 0
+        self.weight_slices = []
+        for n_in, n_out in self.weight_shapes:
+            self.weight_slices.append(slice(offset, offset + n_in * n_out))
+            offset += n_in * n_out
+        #: Number of weights; ``theta[:n_weights]`` is what L2 penalises.
+        self.n_weights = offset
+        self.bias_slices = []
+        for n_out in self.layer_sizes[1:]:
+            self.bias_slices.append(slice(offset, offset + n_out))
+            offset += n_out
+        self.size = offset
+
+    @property
+    def n_layers(self) -> int:
+        """Number of weight layers (hidden layers + output layer)."""
+        return len(self.weight_shapes)
+
+    def views(self, theta):
+        """Return lists ``(W, b)`` of views into ``theta``."""
+        W = [
+            theta[s].reshape(shape)
+            for s, shape in zip(self.weight_slices, self.weight_shapes)
+        ]
+        b = [theta[s] for s in self.bias_slices]
+        return W, b
+
+    def pack(self, coefs, intercepts, dtype):
+        """Copy lists of weight matrices and bias vectors into a new flat vector."""
+        theta = np.empty(self.size, dtype=dtype)
+        W, b = self.views(theta)
+        for W_i, b_i, coef, intercept in zip(W, b, coefs, intercepts):
+            W_i[...] = coef
+            b_i[...] = intercept
+        return theta
+
+
+def _matmul(a, W, out):
+    """``out = a @ W`` for dense or sparse ``a``; ``out`` is C-contiguous."""
+    if sp.issparse(a):
+        out[...] = a @ W
+    else:
+        np.matmul(a, W, out=out)
+    return out
+
+
+def _weight_gradient(a, delta, out):
+    """``out = a.T @ delta`` for dense or sparse ``a``."""
+    if sp.issparse(a):
+        out[...] = a.T @ delta
+    else:
+        np.matmul(a.T, delta, out=out)
+    return out
+
+
+class _Workspace:
+    """Preallocated pre-activation and activation buffers for ``n_rows`` samples."""
+
+    def __init__(self, layout, n_rows, dtype):
+        sizes = layout.layer_sizes[1:]
+        self.z = [np.empty((n_rows, n), dtype=dtype) for n in sizes]
+        # The last layer's activation buffer receives the output delta.
+        self.a = [np.empty((n_rows, n), dtype=dtype) for n in sizes]
+
+
+class Network:
+    """A multilayer perceptron described by its layer sizes and functions.
+
+    The network holds no parameters: they are passed in as the flat ``theta``, so
+    the same object serves training, prediction and gradient checking.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``(n_features, *hidden_layer_sizes, n_outputs)``.
+    activations : sequence of str
+        Canonical activation name of each hidden layer.
+    output : {"softmax", "logistic"}
+        Output function.
+    loss : {"log_loss", "squared_error"}
+        Loss function.
+    """
+
+    def __init__(self, layer_sizes, activations, output, loss):
+        self.layout = Layout(layer_sizes)
+        if len(activations) != self.layout.n_layers - 1:
+            raise ValueError(
+                f"Need one activation per hidden layer: got {len(activations)} for "
+                f"{self.layout.n_layers - 1} hidden layers."
+            )
+        self.activations = tuple(activations)
+        self._hidden = [ACTIVATIONS[name] for name in self.activations]
+        self.output = output
+        self.loss_name = loss
+        self._loss_fn = OUTPUT_LOSSES[(loss, output)]
+        self._workspaces = {}
+
+    def _workspace(self, n_rows, dtype):
+        key = (n_rows, np.dtype(dtype))
+        ws = self._workspaces.get(key)
+        if ws is None:
+            # A trainer sees at most two batch sizes (full and last partial batch);
+            # anything more is a one-off call that must not pin memory.
+            if len(self._workspaces) >= 2:
+                self._workspaces.clear()
+            ws = self._workspaces[key] = _Workspace(self.layout, n_rows, dtype)
+        return ws
+
+    def __getstate__(self):
+        # Work buffers are a cache: pickling them would only bloat saved models.
+        state = self.__dict__.copy()
+        state["_workspaces"] = {}
+        return state
+
+    def logits(self, coefs, intercepts, X, layer=None):
+        """Forward pass without caching.
+
+        Parameters
+        ----------
+        coefs, intercepts : list of ndarray
+            Weight matrices ``(n_in, n_out)`` and bias vectors ``(n_out,)``.
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        layer : int, optional
+            Return the activation of this hidden layer (0-based) instead of the
+            output logits.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_outputs)
+        """
+        a = X
+        n_layers = len(coefs)
+        for i, (W_i, b_i) in enumerate(zip(coefs, intercepts)):
+            z = np.empty((X.shape[0], W_i.shape[1]), dtype=W_i.dtype)
+            _matmul(a, W_i, z)
+            z += b_i
+            if i == n_layers - 1:
+                return z
+            a = self._hidden[i].forward(z, z)
+            if layer is not None and i == layer:
+                return a
+        return a
+
+    def _forward(self, W, b, X, ws):
+        """Forward pass into the workspace; returns the logits ``ws.z[-1]``."""
+        a = X
+        for i in range(self.layout.n_layers):
+            z = _matmul(a, W[i], ws.z[i])
+            z += b[i]
+            if i < self.layout.n_layers - 1:
+                a = self._hidden[i].forward(z, ws.a[i])
+        return ws.z[-1]
+
+    def loss_and_grad(self, theta, X, Y, sample_weight, alpha, grad):
+        """Loss and its gradient with respect to every parameter.
+
+        The loss is the weighted mean over samples of the per-sample loss, plus
+        ``alpha / 2 * ||W||^2 / sum(sample_weight)`` on the weights only.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (layout.size,)
+            Flat parameters.
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Y : ndarray of shape (n_samples, n_outputs)
+            Binarised targets in the dtype of ``theta``.
+        sample_weight : ndarray of shape (n_samples,) or None
+            Must not sum to zero.
+        alpha : float
+            L2 penalty.
+        grad : ndarray of shape (layout.size,)
+            Written with the gradient.
+
+        Returns
+        -------
+        loss : float
+        """
+        n_samples = X.shape[0]
+        ws = self._workspace(n_samples, theta.dtype)
+        W, b = self.layout.views(theta)
+        gW, gb = self.layout.views(grad)
+        logits = self._forward(W, b, X, ws)
+
+        # The output delta overwrites the last activation buffer (unused so far).
+        delta = ws.a[-1]
+        per_sample = self._loss_fn(logits, Y, delta)
+        if sample_weight is None:
+            weight_sum = float(n_samples)
+            loss = float(per_sample.sum()) / weight_sum
+            delta *= 1.0 / weight_sum
+        else:
+            weight_sum = float(sample_weight.sum())
+            loss = float(per_sample @ sample_weight) / weight_sum
+            # (n_samples, 1) so each row of delta is scaled by its own weight.
+            delta *= (sample_weight / weight_sum)[:, None]
+
+        for i in range(self.layout.n_layers - 1, -1, -1):
+            a_in = X if i == 0 else ws.a[i - 1]
+            _weight_gradient(a_in, delta, gW[i])
+            np.sum(delta, axis=0, out=gb[i])
+            if i > 0:
+                # f'(z[i-1]) goes into the z buffer, which is no longer needed.
+                slope = self._hidden[i - 1].derivative(
+                    ws.z[i - 1], ws.a[i - 1], ws.z[i - 1]
+                )
+                delta_in = np.matmul(delta, W[i].T, out=ws.a[i - 1])
+                delta_in *= slope
+                delta = delta_in
+
+        if alpha:
+            weights = theta[: self.layout.n_weights]
+            loss += 0.5 * alpha * float(weights @ weights) / weight_sum
+            grad[: self.layout.n_weights] += (alpha / weight_sum) * weights
+        return loss
+
+    def loss_value(self, theta, X, Y, sample_weight=None, alpha=0.0):
+        """The loss of ``loss_and_grad`` without the gradient (for monitoring)."""
+        W, b = self.layout.views(theta)
+        logits = self.logits(W, b, X)
+        per_sample = self._loss_fn(logits, Y, np.empty_like(logits))
+        if sample_weight is None:
+            weight_sum = float(X.shape[0])
+            loss = float(per_sample.sum()) / weight_sum
+        else:
+            weight_sum = float(sample_weight.sum())
+            loss = float(per_sample @ sample_weight) / weight_sum
+        if alpha:
+            weights = theta[: self.layout.n_weights]
+            loss += 0.5 * alpha * float(weights @ weights) / weight_sum
+        return loss
+
+    def probabilities(self, logits):
+        """Output function applied to logits (softmax or logistic)."""
+        return OUTPUTS[self.output][0](logits)
+
+    def log_probabilities(self, logits):
+        """Log of the output function, computed from the logits."""
+        return OUTPUTS[self.output][1](logits)

@@ -1,0 +1,181 @@
+"""Stochastic optimisers on the flat parameter vector, and learning-rate schedules.
+
+An optimiser updates ``theta`` in place from ``grad`` in ``step``. Its state
+(velocity, Adam moments, step count, current learning rate) is a dict of plain
+arrays and numbers (``state`` / ``from_state``), so it survives pickling and can be
+carried across ``partial_fit`` and ``warm_start`` calls.
+
+Schedules (stochastic gradient descent only, as in scikit-learn's MLP):
+
+* ``constant``: ``lr_t = learning_rate``;
+* ``invscaling``: ``lr_t = learning_rate / (t + 1) ** power_t`` after each epoch,
+  ``t`` the number of samples seen;
+* ``adaptive``: ``lr_t`` stays constant while training improves; each time the
+  stopping monitor reports a plateau it is divided by 5, and training stops once it
+  is at or below 1e-6.
+
+This module must not import scikit-learn or any other skbp module.
+"""
+
+import math
+
+import numpy as np
+
+SCHEDULES = ("constant", "invscaling", "adaptive")
+
+#: An adaptive schedule stops training once the rate falls to this value.
+MIN_ADAPTIVE_LEARNING_RATE = 1e-6
+
+
+class SGD:
+    """Stochastic gradient descent with optional (Nesterov) momentum.
+
+    With velocity ``v`` and momentum ``mu``::
+
+        v <- mu * v - lr * grad
+        theta <- theta + v                       (classical momentum)
+        theta <- theta + mu * v - lr * grad      (Nesterov, as in scikit-learn)
+
+    With ``mu = 0`` both reduce to ``theta <- theta - lr * grad``, the classic
+    backpropagation update.
+
+    Parameters
+    ----------
+    size : int
+        Number of parameters.
+    dtype : numpy dtype
+    learning_rate : float
+    momentum : float
+    nesterov : bool
+    schedule : {"constant", "invscaling", "adaptive"}
+    power_t : float
+    """
+
+    def __init__(
+        self,
+        size,
+        dtype,
+        learning_rate,
+        momentum=0.9,
+        nesterov=True,
+        schedule="constant",
+        power_t=0.5,
+    ):
+        self.learning_rate_init = float(learning_rate)
+        self.learning_rate = float(learning_rate)
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov) and self.momentum > 0
+        self.schedule = schedule
+        self.power_t = float(power_t)
+        self.velocity = np.zeros(size, dtype=dtype)
+        self._scratch = np.empty(size, dtype=dtype)
+        self._scratch2 = np.empty(size, dtype=dtype) if self.nesterov else None
+
+    def step(self, theta, grad):
+        """Update ``theta`` in place from ``grad``."""
+        lr = self.learning_rate
+        step = self._scratch
+        np.multiply(grad, -lr, out=step)  # -lr * grad
+        if self.momentum == 0.0:
+            theta += step
+            return
+        v = self.velocity
+        v *= self.momentum
+        v += step
+        if self.nesterov:
+            step += np.multiply(v, self.momentum, out=self._scratch2)
+            theta += step
+        else:
+            theta += v
+
+    def end_epoch(self, samples_seen):
+        """Apply the ``invscaling`` schedule after an epoch."""
+        if self.schedule == "invscaling":
+            self.learning_rate = (
+                self.learning_rate_init / (samples_seen + 1) ** self.power_t
+            )
+
+    def on_plateau(self):
+        """React to a plateau; return True when training should stop."""
+        if (
+            self.schedule != "adaptive"
+            or self.learning_rate <= MIN_ADAPTIVE_LEARNING_RATE
+        ):
+            return True
+        self.learning_rate /= 5.0
+        return False
+
+    def state(self):
+        """Plain-data snapshot of the optimiser state."""
+        return {"velocity": self.velocity.copy(), "learning_rate": self.learning_rate}
+
+    def load_state(self, state):
+        """Restore a snapshot made by ``state``."""
+        self.velocity[...] = state["velocity"]
+        self.learning_rate = float(state["learning_rate"])
+
+
+class Adam:
+    """Adam (Kingma & Ba, 2014) with scikit-learn's bias-correction form.
+
+    ``m <- b1 m + (1 - b1) g``; ``v <- b2 v + (1 - b2) g^2``;
+    ``lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t)``;
+    ``theta <- theta - lr_t * m / (sqrt(v) + eps)``.
+
+    Parameters
+    ----------
+    size : int
+    dtype : numpy dtype
+    learning_rate : float
+    beta_1, beta_2 : float
+    epsilon : float
+    """
+
+    def __init__(
+        self, size, dtype, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8
+    ):
+        self.learning_rate_init = float(learning_rate)
+        self.learning_rate = float(learning_rate)
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+        self.t = 0
+        self.m = np.zeros(size, dtype=dtype)
+        self.v = np.zeros(size, dtype=dtype)
+        self._scratch = np.empty(size, dtype=dtype)
+
+    def step(self, theta, grad):
+        """Update ``theta`` in place from ``grad``."""
+        self.t += 1
+        b1, b2 = self.beta_1, self.beta_2
+        m, v, tmp = self.m, self.v, self._scratch
+        m *= b1
+        np.multiply(grad, 1.0 - b1, out=tmp)
+        m += tmp
+        v *= b2
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1.0 - b2
+        v += tmp
+        lr_t = self.learning_rate * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        np.sqrt(v, out=tmp)
+        tmp += self.epsilon
+        np.divide(m, tmp, out=tmp)
+        tmp *= -lr_t
+        theta += tmp
+
+    def end_epoch(self, samples_seen):
+        """Adam uses no schedule."""
+
+    def on_plateau(self):
+        """A plateau always stops Adam."""
+        return True
+
+    def state(self):
+        """Plain-data snapshot of the optimiser state."""
+        return {"m": self.m.copy(), "v": self.v.copy(), "t": self.t}
+
+    def load_state(self, state):
+        """Restore a snapshot made by ``state``."""
+        self.m[...] = state["m"]
+        self.v[...] = state["v"]
+        self.t = int(state["t"])

@@ -1,0 +1,371 @@
+"""Training loops: minibatch epochs, the stopping monitor, and the L-BFGS driver.
+
+The trainer knows nothing about scikit-learn: it receives plain arrays, a
+``Network``, an optimiser and, for early stopping, a function that scores the
+current parameters on held-out data. It updates ``theta`` in place and returns a
+``History`` record that the estimator copies into its fitted attributes.
+
+This module must not import scikit-learn's estimator machinery or ``_classifier``.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.optimize
+
+
+@dataclass
+class StoppingMonitor:
+    """Decides after each epoch whether training has stopped improving.
+
+    Without a validation score the monitored quantity is the training loss (lower
+    is better), otherwise the validation score (higher is better). An epoch that
+    fails to improve on the best value by more than ``tol`` counts towards a
+    plateau; a plateau is reported once the count exceeds ``n_iter_no_change``
+    (scikit-learn's rule, so both stop after the same epochs).
+
+    Parameters
+    ----------
+    tol : float
+    n_iter_no_change : int
+    best_loss : float
+    best_score : float
+    no_improvement_count : int
+    """
+
+    tol: float
+    n_iter_no_change: int
+    best_loss: float = np.inf
+    best_score: float = -np.inf
+    no_improvement_count: int = 0
+
+    def update(self, loss, score=None):
+        """Record one epoch; return ``(plateau, is_best)``.
+
+        ``is_best`` is True when ``score`` is the best validation score so far
+        (always False without a score).
+        """
+        if score is None:
+            improved = loss < self.best_loss - self.tol
+            self.best_loss = min(self.best_loss, loss)
+            is_best = False
+        else:
+            improved = score >= self.best_score + self.tol
+            is_best = score > self.best_score
+            self.best_score = max(self.best_score, score)
+            self.best_loss = min(self.best_loss, loss)
+        self.no_improvement_count = 0 if improved else self.no_improvement_count + 1
+        plateau = self.no_improvement_count > self.n_iter_no_change
+        return plateau, is_best
+
+
+@dataclass
+class History:
+    """What one call of a trainer did.
+
+    Attributes
+    ----------
+    loss_curve : list of float
+        Training loss of each epoch (each iteration for L-BFGS).
+    validation_scores : list of float
+        Validation score of each epoch, when early stopping monitors one.
+    n_iter : int
+        Epochs (iterations for L-BFGS) run in this call.
+    samples_seen : int
+        Training samples processed in this call.
+    converged : bool
+        True when training stopped on its own before ``max_iter``.
+    diverged : bool
+        True when the loss became non-finite; ``theta`` then holds the last finite
+        parameters.
+    message : str
+        Why training stopped, in words.
+    """
+
+    loss_curve: list = field(default_factory=list)
+    validation_scores: list = field(default_factory=list)
+    n_iter: int = 0
+    samples_seen: int = 0
+    converged: bool = False
+    diverged: bool = False
+    message: str = ""
+
+
+def _batch_slices(n_samples, batch_size):
+    """Consecutive slices of at most ``batch_size`` samples covering all samples."""
+    return [
+        slice(start, min(start + batch_size, n_samples))
+        for start in range(0, n_samples, batch_size)
+    ]
+
+
+class _BatchGatherer:
+    """Copies the rows of a shuffled minibatch into preallocated buffers."""
+
+    def __init__(self, X, Y, sample_weight, batch_size):
+        self.X, self.Y, self.sw = X, Y, sample_weight
+        self.dense = isinstance(X, np.ndarray)
+        self._X_buf = (
+            np.empty((batch_size, X.shape[1]), dtype=X.dtype) if self.dense else None
+        )
+        self._Y_buf = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+        self._sw_buf = (
+            None
+            if sample_weight is None
+            else np.empty(batch_size, dtype=sample_weight.dtype)
+        )
+
+    def take(self, rows):
+        k = len(rows)
+        if self.dense:
+            X_b = np.take(self.X, rows, axis=0, out=self._X_buf[:k])
+        else:
+            X_b = self.X[rows]
+        Y_b = np.take(self.Y, rows, axis=0, out=self._Y_buf[:k])
+        sw_b = None if self.sw is None else np.take(self.sw, rows, out=self._sw_buf[:k])
+        return X_b, Y_b, sw_b
+
+
+def run_epoch(
+    net,
+    theta,
+    grad,
+    X,
+    Y,
+    sample_weight,
+    *,
+    optimizer,
+    alpha,
+    batch_size,
+    order,
+    gatherer,
+):
+    """One pass over the training data in minibatches; return the mean loss.
+
+    Parameters
+    ----------
+    net : Network
+    theta, grad : ndarray of shape (n_params,)
+        Parameters (updated in place) and a gradient buffer.
+    X : {ndarray, CSR matrix} of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+    sample_weight : ndarray of shape (n_samples,) or None
+    optimizer : SGD or Adam
+    alpha : float
+    batch_size : int
+    order : ndarray of shape (n_samples,) or None
+        Row order for this epoch (None: the stored order, no copies).
+    gatherer : _BatchGatherer
+        Used when ``order`` is given.
+
+    Returns
+    -------
+    float
+        Mean training loss over the epoch, weighted by the batch weights.
+    """
+    n_samples = X.shape[0]
+    total_loss = 0.0
+    total_weight = 0.0
+    for batch in _batch_slices(n_samples, batch_size):
+        if order is None:
+            X_b, Y_b = X[batch], Y[batch]
+            sw_b = None if sample_weight is None else sample_weight[batch]
+        else:
+            X_b, Y_b, sw_b = gatherer.take(order[batch])
+        batch_weight = (
+            float(batch.stop - batch.start) if sw_b is None else float(sw_b.sum())
+        )
+        if batch_weight == 0.0:
+            # Every sample in this batch has zero weight: it carries no gradient.
+            continue
+        loss = net.loss_and_grad(theta, X_b, Y_b, sw_b, alpha, grad)
+        optimizer.step(theta, grad)
+        total_loss += loss * batch_weight
+        total_weight += batch_weight
+    return total_loss / total_weight if total_weight else 0.0
+
+
+def fit_stochastic(
+    net,
+    theta,
+    X,
+    Y,
+    sample_weight,
+    *,
+    optimizer,
+    alpha,
+    batch_size,
+    max_iter,
+    shuffle,
+    rng,
+    monitor,
+    validation_score=None,
+    verbose=False,
+    samples_seen=0,
+):
+    """Train with minibatch SGD or Adam for up to ``max_iter`` epochs.
+
+    Parameters
+    ----------
+    net : Network
+    theta : ndarray of shape (n_params,)
+        Initial parameters, updated in place.
+    X, Y, sample_weight : training data (see ``run_epoch``)
+    optimizer : SGD or Adam
+    alpha : float
+    batch_size : int
+    max_iter : int
+        Maximum number of epochs.
+    shuffle : bool
+        Draw a new sample order from ``rng`` every epoch.
+    rng : numpy.random.RandomState
+    monitor : StoppingMonitor
+        Carries the plateau state across calls (``partial_fit``, ``warm_start``).
+    validation_score : callable, optional
+        ``validation_score(theta) -> float``; when given, training monitors it and
+        ends with the parameters of the best-scoring epoch.
+    verbose : bool
+        Print one line per epoch.
+    samples_seen : int
+        Samples processed by earlier calls (for the ``invscaling`` schedule).
+
+    Returns
+    -------
+    History
+    """
+    history = History()
+    n_samples = X.shape[0]
+    grad = np.empty_like(theta)
+    last_finite = np.empty_like(theta)
+    best_theta = None
+    gatherer = _BatchGatherer(X, Y, sample_weight, batch_size) if shuffle else None
+
+    for _ in range(max_iter):
+        started = time.perf_counter()
+        np.copyto(last_finite, theta)
+        order = rng.permutation(n_samples) if shuffle else None
+        loss = run_epoch(
+            net,
+            theta,
+            grad,
+            X,
+            Y,
+            sample_weight,
+            optimizer=optimizer,
+            alpha=alpha,
+            batch_size=batch_size,
+            order=order,
+            gatherer=gatherer,
+        )
+        if not (np.isfinite(loss) and np.isfinite(theta).all()):
+            np.copyto(theta, last_finite)
+            history.diverged = True
+            history.message = (
+                f"Training diverged in epoch {history.n_iter + 1}: the loss became "
+                f"{loss}. The parameters of the last finite epoch are kept; lower "
+                "the learning rate."
+            )
+            break
+        history.n_iter += 1
+        history.samples_seen += n_samples
+        history.loss_curve.append(loss)
+
+        score = None if validation_score is None else float(validation_score(theta))
+        if score is not None:
+            history.validation_scores.append(score)
+        plateau, is_best = monitor.update(loss, score)
+        if is_best:
+            if best_theta is None:
+                best_theta = theta.copy()
+            else:
+                np.copyto(best_theta, theta)
+        optimizer.end_epoch(samples_seen + history.samples_seen)
+        if verbose:
+            _print_epoch(
+                samples_seen, history, loss, score, time.perf_counter() - started
+            )
+        if plateau:
+            what = "Training loss" if score is None else "Validation score"
+            history.message = (
+                f"{what} did not improve more than tol={monitor.tol} for "
+                f"{monitor.n_iter_no_change} consecutive epochs."
+            )
+            if optimizer.on_plateau():
+                history.converged = True
+                break
+            monitor.no_improvement_count = 0
+
+    if best_theta is not None:
+        np.copyto(theta, best_theta)
+    return history
+
+
+def _print_epoch(samples_seen, history, loss, score, seconds):
+    line = f"Epoch {history.n_iter}, loss = {loss:.8f}"
+    if score is not None:
+        line += f", validation score = {score:.6f}"
+    print(f"{line}, time = {seconds:.3f}s", flush=True)
+
+
+def fit_lbfgs(
+    net, theta, X, Y, sample_weight, *, alpha, max_iter, max_fun, tol, verbose=False
+):
+    """Full-batch training with SciPy's L-BFGS-B on ``Network.loss_and_grad``.
+
+    L-BFGS-B works in float64; for a float32 network each evaluation copies the
+    iterate into the float32 ``theta`` and computes loss and gradient in float32.
+
+    Parameters
+    ----------
+    net : Network
+    theta : ndarray of shape (n_params,)
+        Initial parameters, overwritten with the solution.
+    X, Y, sample_weight : training data
+    alpha : float
+    max_iter : int
+        Maximum number of L-BFGS iterations.
+    max_fun : int
+        Maximum number of loss evaluations.
+    tol : float
+        Passed to L-BFGS-B as ``gtol``.
+    verbose : bool
+        Print one line per iteration.
+
+    Returns
+    -------
+    History
+    """
+    history = History()
+    grad = np.empty_like(theta)
+
+    def loss_and_grad(x):
+        theta[...] = x
+        loss = net.loss_and_grad(theta, X, Y, sample_weight, alpha, grad)
+        return loss, grad.astype(np.float64)
+
+    def record(intermediate_result):
+        history.loss_curve.append(float(intermediate_result.fun))
+        if verbose:
+            print(
+                f"Iteration {len(history.loss_curve)}, "
+                f"loss = {history.loss_curve[-1]:.8f}",
+                flush=True,
+            )
+
+    result = scipy.optimize.minimize(
+        loss_and_grad,
+        theta.astype(np.float64),
+        method="L-BFGS-B",
+        jac=True,
+        callback=record,
+        options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
+    )
+    theta[...] = result.x
+    history.n_iter = int(result.nit)
+    history.samples_seen = int(result.nfev) * X.shape[0]
+    history.converged = result.status == 0
+    history.message = str(result.message)
+    if not np.isfinite(result.fun):
+        history.diverged = True
+    return history
