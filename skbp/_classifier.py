@@ -787,7 +787,11 @@ default='constant'
         """
         logits = self._logits(X)
         if self._label_binarizer.y_type_.startswith("multilabel"):
-            return expit(logits)
+            # Each label's probability stays strictly inside (0, 1): sigmoid rounds
+            # to exactly 1.0 from z > 37, which would claim certainty.
+            proba = expit(logits)
+            info = np.finfo(proba.dtype)
+            return np.clip(proba, info.tiny, 1.0 - info.epsneg, out=proba)
         if logits.shape[1] == 1:
             # [1 - p, p] with both computed directly for precision near 0 and 1.
             return np.hstack([expit(-logits), expit(logits)])

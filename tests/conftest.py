@@ -1,0 +1,69 @@
+"""Shared fixtures: tiny datasets, dtypes and a seed that can sweep.
+
+Set ``SKBP_TESTS_SEEDS=0-9`` (or ``all``) to run seed-dependent tests for several
+seeds, like scikit-learn's ``global_random_seed``.
+"""
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris, make_blobs, make_classification
+from sklearn.exceptions import ConvergenceWarning
+
+
+def _seeds():
+    spec = os.environ.get("SKBP_TESTS_SEEDS", "42")
+    if spec == "all":
+        return list(range(100))
+    if "-" in spec:
+        low, high = (int(part) for part in spec.split("-"))
+        return list(range(low, high + 1))
+    return [int(part) for part in spec.split(",")]
+
+
+@pytest.fixture(params=_seeds())
+def seed(request):
+    """A random seed; one value by default, many with SKBP_TESTS_SEEDS."""
+    return request.param
+
+
+@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture
+def binary_data():
+    X, y = make_classification(
+        n_samples=80, n_features=5, n_informative=3, random_state=0
+    )
+    return X, y
+
+
+@pytest.fixture
+def multiclass_data():
+    X, y = make_blobs(n_samples=90, n_features=4, centers=3, random_state=0)
+    return X, y
+
+
+@pytest.fixture
+def multilabel_data():
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0, X[:, 3] > 0.5])
+    return X, Y.astype(int)
+
+
+@pytest.fixture
+def iris():
+    return load_iris(return_X_y=True)
+
+
+@pytest.fixture
+def no_convergence_warning():
+    """Silence ConvergenceWarning in tests that under-train on purpose."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
