@@ -8,9 +8,10 @@ checked against the other:
   both the pre-activation ``z`` and the activation ``a = f(z)`` so that each can
   use the cheaper of the two (tanh from ``a``, GELU from ``z``).
 
-``out`` may be the same array as ``z`` in ``derivative`` (the backward pass reuses
-the pre-activation buffer once it is no longer needed), so every derivative below
-reads ``z`` completely before it writes ``out``, or only reads ``a``.
+``out`` may be the same array as ``z`` in both functions (prediction computes
+activations in place; the backward pass reuses the pre-activation buffer for the
+derivative), so every function below reads ``z`` completely before it writes
+``out``, or only reads ``a``.
 
 This module must not import scikit-learn or any other skbp module.
 """
@@ -71,10 +72,9 @@ def _relu_derivative(z, a, out):
 
 
 def _softsign(z, out):
-    np.abs(z, out=out)
-    out += 1.0
-    np.divide(z, out, out=out)
-    return out
+    denominator = np.abs(z)
+    denominator += 1.0
+    return np.divide(z, denominator, out=out)
 
 
 def _softsign_derivative(z, a, out):
@@ -98,9 +98,7 @@ def _identity_derivative(z, a, out):
 
 def _leaky_relu(z, out):
     # max(z, s*z) equals z for z > 0 and s*z otherwise because 0 < s < 1.
-    np.multiply(z, LEAKY_RELU_SLOPE, out=out)
-    np.maximum(z, out, out=out)
-    return out
+    return np.maximum(z, LEAKY_RELU_SLOPE * z, out=out)
 
 
 def _leaky_relu_derivative(z, a, out):
@@ -141,12 +139,11 @@ def _softplus_derivative(z, a, out):
 
 def _gelu(z, out):
     # Exact GELU: z * Phi(z) with the Gaussian CDF Phi(z) = (1 + erf(z/sqrt 2)) / 2.
-    np.multiply(z, _SQRT_HALF, out=out)
-    erf(out, out=out)
-    out += 1.0
-    out *= 0.5
-    out *= z
-    return out
+    cdf = np.multiply(z, _SQRT_HALF)
+    erf(cdf, out=cdf)
+    cdf += 1.0
+    cdf *= 0.5
+    return np.multiply(z, cdf, out=out)
 
 
 def _gelu_derivative(z, a, out):

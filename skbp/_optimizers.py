@@ -2,7 +2,7 @@
 
 An optimiser updates ``theta`` in place from ``grad`` in ``step``. Its state
 (velocity, Adam moments, step count, current learning rate) is a dict of plain
-arrays and numbers (``state`` / ``from_state``), so it survives pickling and can be
+arrays and numbers (``state`` / ``load_state``), so it survives pickling and can be
 carried across ``partial_fit`` and ``warm_start`` calls.
 
 Schedules (stochastic gradient descent only, as in scikit-learn's MLP):

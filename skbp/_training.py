@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.optimize
 
+#: An epoch whose mean loss exceeds this multiple of the loss at the start of the
+#: call (or of 1, whichever is larger) counts as diverged. No run that learns gets
+#: there: a mean cross-entropy of 1e4 puts probability e^-10000 on the truth.
+DIVERGENCE_FACTOR = 1e4
+
 
 @dataclass
 class StoppingMonitor:
@@ -47,7 +52,7 @@ class StoppingMonitor:
         (always False without a score).
         """
         if score is None:
-            improved = loss < self.best_loss - self.tol
+            improved = loss <= self.best_loss - self.tol
             self.best_loss = min(self.best_loss, loss)
             is_best = False
         else:
@@ -161,12 +166,15 @@ def run_epoch(
 
     Returns
     -------
-    float
+    mean_loss : float
         Mean training loss over the epoch, weighted by the batch weights.
+    first_loss : float
+        Loss of the first batch before its update: the loss at the starting point.
     """
     n_samples = X.shape[0]
     total_loss = 0.0
     total_weight = 0.0
+    first_loss = None
     for batch in _batch_slices(n_samples, batch_size):
         if order is None:
             X_b, Y_b = X[batch], Y[batch]
@@ -181,9 +189,12 @@ def run_epoch(
             continue
         loss = net.loss_and_grad(theta, X_b, Y_b, sw_b, alpha, grad)
         optimizer.step(theta, grad)
+        if first_loss is None:
+            first_loss = loss
         total_loss += loss * batch_weight
         total_weight += batch_weight
-    return total_loss / total_weight if total_weight else 0.0
+    mean_loss = total_loss / total_weight if total_weight else 0.0
+    return mean_loss, (mean_loss if first_loss is None else first_loss)
 
 
 def fit_stochastic(
@@ -240,31 +251,37 @@ def fit_stochastic(
     last_finite = np.empty_like(theta)
     best_theta = None
     gatherer = _BatchGatherer(X, Y, sample_weight, batch_size) if shuffle else None
+    divergence_limit = None
 
     for _ in range(max_iter):
         started = time.perf_counter()
         np.copyto(last_finite, theta)
         order = rng.permutation(n_samples) if shuffle else None
-        loss = run_epoch(
-            net,
-            theta,
-            grad,
-            X,
-            Y,
-            sample_weight,
-            optimizer=optimizer,
-            alpha=alpha,
-            batch_size=batch_size,
-            order=order,
-            gatherer=gatherer,
-        )
-        if not (np.isfinite(loss) and np.isfinite(theta).all()):
+        # Overflow is detected below and reported as divergence in plain words.
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, first_loss = run_epoch(
+                net,
+                theta,
+                grad,
+                X,
+                Y,
+                sample_weight,
+                optimizer=optimizer,
+                alpha=alpha,
+                batch_size=batch_size,
+                order=order,
+                gatherer=gatherer,
+            )
+        if divergence_limit is None:
+            divergence_limit = DIVERGENCE_FACTOR * max(first_loss, 1.0)
+        if not (loss <= divergence_limit and np.isfinite(theta).all()):
             np.copyto(theta, last_finite)
             history.diverged = True
             history.message = (
-                f"Training diverged in epoch {history.n_iter + 1}: the loss became "
-                f"{loss}. The parameters of the last finite epoch are kept; lower "
-                "the learning rate."
+                f"Training diverged in epoch {history.n_iter + 1}: the mean loss "
+                f"became {loss:.3g}, from {first_loss:.3g} at the start. The "
+                "parameters from before that epoch are kept; lower the learning "
+                "rate or scale the inputs."
             )
             break
         history.n_iter += 1
@@ -353,14 +370,16 @@ def fit_lbfgs(
                 flush=True,
             )
 
-    result = scipy.optimize.minimize(
-        loss_and_grad,
-        theta.astype(np.float64),
-        method="L-BFGS-B",
-        jac=True,
-        callback=record,
-        options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
-    )
+    # Overflow in a trial step only makes the line search back off.
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = scipy.optimize.minimize(
+            loss_and_grad,
+            theta.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=record,
+            options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
+        )
     theta[...] = result.x
     history.n_iter = int(result.nit)
     history.samples_seen = int(result.nfev) * X.shape[0]
