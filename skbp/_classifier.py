@@ -11,7 +11,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, log_expit, logsumexp
+from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
@@ -171,7 +171,7 @@ default='constant'
         Class labels (``arange(n_labels)`` for multilabel targets).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` had string column names.
     coefs_ : list of ndarray
         Weight matrices, ``coefs_[i]`` of shape ``(n_in, n_out)``.
@@ -644,6 +644,11 @@ default='constant'
                     "as a dict."
                 )
             class_sw = compute_sample_weight(self.class_weight, y).astype(X.dtype)
+            if (class_sw < 0).any():
+                raise ValueError(
+                    f"class_weight={self.class_weight!r} has negative weights; "
+                    "class weights must be >= 0."
+                )
             sample_weight = (
                 class_sw if sample_weight is None else sample_weight * class_sw
             )
@@ -797,9 +802,9 @@ default='constant'
             return np.hstack([expit(-logits), expit(logits)])
         if self.out_activation_ == "softmax":
             return softmax(logits, out=logits)
-        proba = expit(logits)
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
+        # sigmoid(z) / sum(sigmoid(z)) is the softmax of log(sigmoid(z)); written
+        # so, it survives rows whose sigmoid outputs all underflow to 0.
+        return softmax(log_expit(logits))
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed from the logits.
@@ -820,5 +825,4 @@ default='constant'
             return np.hstack([log_expit(-logits), log_expit(logits)])
         if self.out_activation_ == "softmax":
             return log_softmax(logits)
-        log_outputs = log_expit(logits)
-        return log_outputs - logsumexp(log_outputs, axis=1, keepdims=True)
+        return log_softmax(log_expit(logits))

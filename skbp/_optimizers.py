@@ -107,12 +107,21 @@ class SGD:
 
     def state(self):
         """Plain-data snapshot of the optimiser state."""
-        return {"velocity": self.velocity.copy(), "learning_rate": self.learning_rate}
+        return {
+            "velocity": self.velocity.copy(),
+            "learning_rate": self.learning_rate,
+            "learning_rate_init": self.learning_rate_init,
+        }
 
     def load_state(self, state):
-        """Restore a snapshot made by ``state``."""
+        """Restore a snapshot made by ``state``.
+
+        The scheduled rate is restored only if the initial rate is unchanged: a
+        user who sets a new ``learning_rate`` between calls gets that rate.
+        """
         self.velocity[...] = state["velocity"]
-        self.learning_rate = float(state["learning_rate"])
+        if state.get("learning_rate_init") == self.learning_rate_init:
+            self.learning_rate = float(state["learning_rate"])
 
 
 class Adam:

@@ -67,3 +67,17 @@ def no_convergence_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_blas_thread():
+    """Run the suite with one BLAS thread.
+
+    On a shared two-core machine, multi-threaded OpenBLAS stalls for milliseconds
+    per small matrix product whenever the other core is busy, making fits ten
+    times slower; the results are the same either way.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield

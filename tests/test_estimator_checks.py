@@ -1,0 +1,35 @@
+"""scikit-learn's estimator checks over a few configured instances.
+
+``check_array_api_input`` is skipped by scikit-learn itself unless the
+``SCIPY_ARRAY_API`` environment variable is set; that skip is expected.
+"""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skbp import BPClassifier
+
+ESTIMATORS = [
+    BPClassifier(),
+    BPClassifier(solver="lbfgs"),
+    BPClassifier(solver="sgd", learning_rate=0.1),
+    BPClassifier(loss="squared_error", solver="sgd", learning_rate=0.5),
+    BPClassifier(hidden_layer_sizes=(16, 8), activation=("tanh", "gelu")),
+]
+
+
+def expected_failed_checks(estimator):
+    """Checks known to fail for ``estimator``, as ``{check_name: reason}``.
+
+    Every entry must carry a one-line honest reason why the check cannot pass
+    (not "it fails"). The table is empty: every check passes for every instance.
+    """
+    return {}
+
+
+# The checks fit tiny random datasets with the default max_iter: not converging
+# there is expected and says nothing about compatibility.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
