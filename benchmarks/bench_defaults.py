@@ -86,19 +86,26 @@ def main(argv=None):
     from threadpoolctl import threadpool_limits
 
     limit = None if args.threads == "default" else int(args.threads)
-    print(f"BLAS threads: {args.threads}; seeds: {seeds}; 5-fold CV; params:"
-          f" {skbp_params or 'defaults'}")
-    header = (f"{'dataset':<14}{'skbp acc':>10}{'sklearn acc':>13}"
-              f"{'skbp fit s':>12}{'sklearn fit s':>15}{'ratio':>8}")
+    print(
+        f"BLAS threads: {args.threads}; seeds: {seeds}; 5-fold CV; params:"
+        f" {skbp_params or 'defaults'}"
+    )
+    header = (
+        f"{'dataset':<14}{'skbp acc':>10}{'sklearn acc':>13}"
+        f"{'skbp fit s':>12}{'sklearn fit s':>15}{'ratio':>8}"
+    )
     print(header)
     print("-" * len(header))
     with threadpool_limits(limits=limit), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for name in args.datasets.split(","):
             row = compare(name, seeds, skbp_params)
-            print(f"{name:<14}{row['skbp'][0]:>10.4f}{row['sklearn'][0]:>13.4f}"
-                  f"{row['skbp'][1]:>12.4f}{row['sklearn'][1]:>15.4f}"
-                  f"{row['ratio']:>8.2f}", flush=True)
+            print(
+                f"{name:<14}{row['skbp'][0]:>10.4f}{row['sklearn'][0]:>13.4f}"
+                f"{row['skbp'][1]:>12.4f}{row['sklearn'][1]:>15.4f}"
+                f"{row['ratio']:>8.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
