@@ -10,11 +10,16 @@ caller applies the sample weights and the ``1 / sum(sample_weight)`` factor.
 Losses are computed from the logits (log-sum-exp, ``logaddexp``) rather than from
 clipped probabilities, so they stay finite for confident predictions.
 
+The loss functions reduce over the last axis, so they also take the 1-D vectors
+of a single sample (the online path of ``Network``).
+
 This module must not import scikit-learn or any other skbp module.
 """
 
+import math
+
 import numpy as np
-from scipy.special import expit, log_expit, logsumexp
+from scipy.special import expit, log_expit
 
 
 def softmax(z, out=None):
@@ -40,6 +45,29 @@ def softmax(z, out=None):
     return out
 
 
+def logsumexp_rows(z):
+    """``log(sum(exp(z), axis=1))`` with the row max factored out.
+
+    A plain-numpy version of ``scipy.special.logsumexp(z, axis=1)``: on the tiny
+    arrays of online training, SciPy's array-API dispatch costs more than the maths.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_samples, n_outputs)
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+    """
+    z_max = z.max(axis=1)
+    shifted = z - z_max[:, None]
+    np.exp(shifted, out=shifted)
+    total = shifted.sum(axis=1)
+    np.log(total, out=total)
+    total += z_max
+    return total
+
+
 def log_softmax(z):
     """Row-wise log of the softmax, computed as ``z - logsumexp(z)``.
 
@@ -51,7 +79,7 @@ def log_softmax(z):
     -------
     ndarray of shape (n_samples, n_outputs)
     """
-    return z - logsumexp(z, axis=1, keepdims=True)
+    return z - logsumexp_rows(z)[:, None]
 
 
 def logistic(z, out=None):
@@ -96,13 +124,38 @@ def softmax_log_loss(z, Y, delta):
     -------
     loss : ndarray of shape (n_samples,)
     """
-    lse = logsumexp(z, axis=1)
-    loss = lse - np.einsum("ij,ij->i", Y, z)
-    # softmax(z) = exp(z - lse), computed after the loss because delta may alias z.
-    np.subtract(z, lse[:, None], out=delta)
+    if z.ndim == 1:
+        return _softmax_log_loss_one(z, Y, delta)
+    # (Y * z) is read before delta, which may alias z, is written.
+    target_logit = np.multiply(Y, z).sum(axis=-1)
+    z_max = z.max(axis=-1, keepdims=True)  # (n_samples, 1)
+    np.subtract(z, z_max, out=delta)
     np.exp(delta, out=delta)
+    total = delta.sum(axis=-1, keepdims=True)
+    delta /= total  # softmax(z)
+    # With one-hot rows, sum_k Y_k (logsumexp(z) - z_k) = logsumexp(z) - Y.z, and
+    # logsumexp(z) = log(total) + z_max.
+    np.log(total, out=total)
+    total += z_max
+    loss = total[..., 0] - target_logit
     delta -= Y
     return loss
+
+
+def _softmax_log_loss_one(z, y, delta):
+    """``softmax_log_loss`` for one sample's 1-D logits, with scalar reductions.
+
+    Same formulas; plain reductions avoid the axis bookkeeping that dominates the
+    cost on ten logits in online training.
+    """
+    target_logit = float(np.dot(y, z))
+    z_max = float(np.maximum.reduce(z))
+    np.subtract(z, z_max, out=delta)
+    np.exp(delta, out=delta)
+    total = float(np.add.reduce(delta))
+    delta *= 1.0 / total
+    delta -= y
+    return math.log(total) + z_max - target_logit
 
 
 def logistic_log_loss(z, Y, delta):
@@ -126,7 +179,7 @@ def logistic_log_loss(z, Y, delta):
     """
     per_output = np.logaddexp(0.0, z)
     per_output -= Y * z
-    loss = per_output.sum(axis=1)
+    loss = per_output.sum(axis=-1)
     expit(z, out=delta)
     delta -= Y
     return loss
@@ -153,7 +206,7 @@ def logistic_squared_error(z, Y, delta):
     """
     a = expit(z)
     error = a - Y
-    loss = 0.5 * np.einsum("ij,ij->i", error, error)
+    loss = 0.5 * np.square(error).sum(axis=-1)
     np.subtract(1.0, a, out=delta)
     delta *= a
     delta *= error

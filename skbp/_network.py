@@ -20,6 +20,7 @@ This module must not import scikit-learn, ``_training`` or ``_classifier``.
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg.blas import get_blas_funcs
 
 from skbp._activations import ACTIVATIONS
 from skbp._losses import OUTPUT_LOSSES, OUTPUTS
@@ -49,6 +50,7 @@ class Layout:
             self.bias_slices.append(slice(offset, offset + n_out))
             offset += n_out
         self.size = offset
+        self._view_cache = {}
 
     @property
     def n_layers(self) -> int:
@@ -56,13 +58,30 @@ class Layout:
         return len(self.weight_shapes)
 
     def views(self, theta):
-        """Return lists ``(W, b)`` of views into ``theta``."""
+        """Return lists ``(W, b)`` of views into ``theta``.
+
+        The views of the last few buffers are cached: a trainer asks for the views
+        of the same ``theta`` and ``grad`` thousands of times, and building them
+        costs more than a whole online step's arithmetic on small networks.
+        """
+        cached = self._view_cache.get(id(theta))
+        if cached is not None and cached[0] is theta:
+            return cached[1], cached[2]
         W = [
             theta[s].reshape(shape)
             for s, shape in zip(self.weight_slices, self.weight_shapes)
         ]
         b = [theta[s] for s in self.bias_slices]
+        if len(self._view_cache) >= 4:
+            self._view_cache.clear()
+        # Holding theta keeps its id from being reused by another array.
+        self._view_cache[id(theta)] = (theta, W, b)
         return W, b
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_view_cache"] = {}
+        return state
 
     def pack(self, coefs, intercepts, dtype):
         """Copy lists of weight matrices and bias vectors into a new flat vector."""
@@ -92,14 +111,29 @@ def _weight_gradient(a, delta, out):
     return out
 
 
+_GER = {}
+
+
+def _ger(dtype):
+    """BLAS rank-1 update ``A += alpha * outer(x, y)`` for ``dtype`` (cached)."""
+    dtype = np.dtype(dtype)
+    if dtype not in _GER:
+        _GER[dtype] = get_blas_funcs("ger", dtype=dtype)
+    return _GER[dtype]
+
+
 class _Workspace:
-    """Preallocated pre-activation and activation buffers for ``n_rows`` samples."""
+    """Preallocated pre-activation and activation buffers for ``n_rows`` samples.
+
+    ``n_rows=0`` makes the 1-D buffers of the single-sample path.
+    """
 
     def __init__(self, layout, n_rows, dtype):
         sizes = layout.layer_sizes[1:]
-        self.z = [np.empty((n_rows, n), dtype=dtype) for n in sizes]
+        shape = (lambda n: (n,)) if n_rows == 0 else (lambda n: (n_rows, n))
+        self.z = [np.empty(shape(n), dtype=dtype) for n in sizes]
         # The last layer's activation buffer receives the output delta.
-        self.a = [np.empty((n_rows, n), dtype=dtype) for n in sizes]
+        self.a = [np.empty(shape(n), dtype=dtype) for n in sizes]
 
 
 class Network:
@@ -215,6 +249,9 @@ class Network:
         loss : float
         """
         n_samples = X.shape[0]
+        if n_samples == 1 and isinstance(X, np.ndarray):
+            weight = 1.0 if sample_weight is None else float(sample_weight[0])
+            return self.loss_and_grad_one(theta, X[0], Y[0], weight, alpha, grad)
         ws = self._workspace(n_samples, theta.dtype)
         W, b = self.layout.views(theta)
         gW, gb = self.layout.views(grad)
@@ -250,6 +287,107 @@ class Network:
             weights = theta[: self.layout.n_weights]
             loss += 0.5 * alpha * float(weights @ weights) / weight_sum
             grad[: self.layout.n_weights] += (alpha / weight_sum) * weights
+        return loss
+
+    def loss_and_grad_one(self, theta, x, y, weight, alpha, grad):
+        """``loss_and_grad`` for one sample, on 1-D vectors: online backprop.
+
+        The maths is the batch version's with the sample axis dropped, so weight
+        gradients are outer products and delta propagation is a matrix-vector
+        product. A single sample's weight cancels in the weighted mean; it only
+        scales the L2 term. Skipping the batch axis removes most per-step overhead
+        when ``batch_size=1``.
+        """
+        ws = self._workspace(0, theta.dtype)  # 0 rows: the 1-D buffers
+        W, b = self.layout.views(theta)
+        gW, gb = self.layout.views(grad)
+        a = x
+        last = self.layout.n_layers - 1
+        for i in range(last + 1):
+            z = np.matmul(a, W[i], out=ws.z[i])
+            z += b[i]
+            if i < last:
+                a = self._hidden[i].forward(z, ws.a[i])
+        delta = ws.a[-1]
+        loss = float(self._loss_fn(ws.z[-1], y, delta))
+        for i in range(last, -1, -1):
+            a_in = x if i == 0 else ws.a[i - 1]
+            np.multiply.outer(a_in, delta, out=gW[i])
+            np.copyto(gb[i], delta)
+            if i > 0:
+                slope = self._hidden[i - 1].derivative(
+                    ws.z[i - 1], ws.a[i - 1], ws.z[i - 1]
+                )
+                delta = np.matmul(W[i], delta, out=ws.a[i - 1])
+                delta *= slope
+        if alpha:
+            weights = theta[: self.layout.n_weights]
+            loss += 0.5 * alpha * float(weights @ weights) / weight
+            grad[: self.layout.n_weights] += (alpha / weight) * weights
+        return loss
+
+    def sgd_step_one(self, theta, x, y, weight, alpha, learning_rate):
+        """One online step of plain SGD, fused with backprop; returns the loss.
+
+        Equal to ``loss_and_grad`` on the single sample followed by
+        ``theta -= learning_rate * grad``, but each weight matrix is updated in
+        place by one rank-1 BLAS call (``ger``) right after its delta has been
+        propagated backwards through the old weights, as in the classic write-up.
+        No gradient vector is formed, which saves four passes over the parameters
+        per sample.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (layout.size,)
+            Parameters, updated in place.
+        x : ndarray of shape (n_features,)
+        y : ndarray of shape (n_outputs,)
+        weight : float
+            The sample's weight (> 0); it only scales the L2 term.
+        alpha : float
+        learning_rate : float
+
+        Returns
+        -------
+        loss : float
+            The loss at the parameters before the step.
+        """
+        ws = self._workspace(0, theta.dtype)
+        W, b = self.layout.views(theta)
+        a = x
+        last = self.layout.n_layers - 1
+        for i in range(last + 1):
+            z = np.matmul(a, W[i], out=ws.z[i])
+            z += b[i]
+            if i < last:
+                a = self._hidden[i].forward(z, ws.a[i])
+        delta = ws.a[-1]
+        loss = float(self._loss_fn(ws.z[-1], y, delta))
+        decay = 1.0
+        if alpha:
+            weights = theta[: self.layout.n_weights]
+            loss += 0.5 * alpha * float(weights @ weights) / weight
+            # The L2 gradient (alpha / weight) * W is taken at the old weights, so
+            # W <- (1 - lr * alpha / weight) * W - lr * outer(a_in, delta).
+            decay = 1.0 - learning_rate * alpha / weight
+        ger = _ger(theta.dtype)
+        for i in range(last, -1, -1):
+            a_in = x if i == 0 else ws.a[i - 1]
+            if i > 0:
+                # Propagate through the old W[i], before it is updated below.
+                slope = self._hidden[i - 1].derivative(
+                    ws.z[i - 1], ws.a[i - 1], ws.z[i - 1]
+                )
+                delta_in = np.matmul(W[i], delta)
+                delta_in *= slope
+            if decay != 1.0:
+                W[i] *= decay
+            # W.T is a Fortran-ordered view of the C-ordered W, the layout BLAS
+            # updates in place: W.T += -lr * outer(delta, a_in).
+            ger(-learning_rate, delta, a_in, a=W[i].T, overwrite_a=True)
+            b[i] -= learning_rate * delta
+            if i > 0:
+                delta = delta_in
         return loss
 
     def loss_value(self, theta, X, Y, sample_weight=None, alpha=0.0):

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.optimize
 
+from skbp._optimizers import SGD
+
 #: An epoch whose mean loss exceeds this multiple of the loss at the start of the
 #: call (or of 1, whichever is larger) counts as diverged. No run that learns gets
 #: there: a mean cross-entropy of 1e4 puts probability e^-10000 on the truth.
@@ -171,6 +173,18 @@ def run_epoch(
     first_loss : float
         Loss of the first batch before its update: the loss at the starting point.
     """
+    if batch_size == 1 and isinstance(X, np.ndarray):
+        return _run_online_epoch(
+            net,
+            theta,
+            grad,
+            X,
+            Y,
+            sample_weight,
+            optimizer=optimizer,
+            alpha=alpha,
+            order=order,
+        )
     n_samples = X.shape[0]
     total_loss = 0.0
     total_weight = 0.0
@@ -193,6 +207,40 @@ def run_epoch(
             first_loss = loss
         total_loss += loss * batch_weight
         total_weight += batch_weight
+    mean_loss = total_loss / total_weight if total_weight else 0.0
+    return mean_loss, (mean_loss if first_loss is None else first_loss)
+
+
+def _run_online_epoch(
+    net, theta, grad, X, Y, sample_weight, *, optimizer, alpha, order
+):
+    """``run_epoch`` for ``batch_size=1`` on dense data: online backpropagation.
+
+    Samples are read as 1-D row views (no gathering copies). Plain SGD without
+    momentum, the classic rule, takes the fused ``Network.sgd_step_one``; other
+    optimisers get the gradient from ``Network.loss_and_grad_one``.
+    """
+    # Row views of a plain ndarray are cheaper than those of subclasses (memmap).
+    X = X.view(np.ndarray)
+    rows = range(X.shape[0]) if order is None else order.tolist()
+    fused = isinstance(optimizer, SGD) and optimizer.momentum == 0.0
+    learning_rate = optimizer.learning_rate
+    total_loss = 0.0
+    total_weight = 0.0
+    first_loss = None
+    for i in rows:
+        weight = 1.0 if sample_weight is None else float(sample_weight[i])
+        if weight == 0.0:
+            continue
+        if fused:
+            loss = net.sgd_step_one(theta, X[i], Y[i], weight, alpha, learning_rate)
+        else:
+            loss = net.loss_and_grad_one(theta, X[i], Y[i], weight, alpha, grad)
+            optimizer.step(theta, grad)
+        if first_loss is None:
+            first_loss = loss
+        total_loss += loss * weight
+        total_weight += weight
     mean_loss = total_loss / total_weight if total_weight else 0.0
     return mean_loss, (mean_loss if first_loss is None else first_loss)
 

@@ -357,3 +357,68 @@ def test_loss_and_grad_match_sklearn(sklearn_activation, n_classes, weighted, se
     sk_grad = net.layout.pack(sk_coef_grads, sk_intercept_grads, np.float64)
     assert_allclose(loss, sk_loss, rtol=1e-10)
     assert_allclose(grad, sk_grad, rtol=1e-6, atol=1e-12 * np.abs(sk_grad).max())
+
+
+# ----------------------------------------------------- the single-sample paths
+
+
+def _one_sample_problem(activation, loss, output, n_out, dtype):
+    rng = np.random.RandomState(3)
+    net = Network((6, 5, 4, n_out), (activation, activation), output, loss)
+    theta = (rng.randn(net.layout.size) * 0.4).astype(dtype)
+    x = rng.randn(6).astype(dtype)
+    if output == "softmax":
+        y = np.eye(n_out, dtype=dtype)[1]
+    else:
+        y = (rng.rand(n_out) > 0.5).astype(dtype)
+    return net, theta, x, y
+
+
+SINGLE_CASES = [
+    ("log_loss", "softmax", 3),
+    ("log_loss", "logistic", 1),
+    ("log_loss", "logistic", 3),
+    ("squared_error", "logistic", 3),
+]
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("loss, output, n_out", SINGLE_CASES)
+def test_loss_and_grad_one_equals_batch_of_one(activation, loss, output, n_out):
+    net, theta, x, y = _one_sample_problem(activation, loss, output, n_out, np.float64)
+    grad_batch = np.empty_like(theta)
+    # A 2-D batch of one row goes through the same 1-D path, so compute the batch
+    # reference on two identical rows: the weighted mean of two equal losses.
+    loss_batch = net.loss_and_grad(
+        theta,
+        np.vstack([x, x]),
+        np.vstack([y, y]),
+        np.array([1.5, 1.5]),
+        0.2,
+        grad_batch,
+    )
+    grad_one = np.empty_like(theta)
+    loss_one = net.loss_and_grad_one(theta, x, y, 3.0, 0.2, grad_one)
+    assert loss_one == pytest.approx(loss_batch, rel=1e-12)
+    assert_allclose(grad_one, grad_batch, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "gelu"])
+@pytest.mark.parametrize("loss, output, n_out", SINGLE_CASES)
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+def test_sgd_step_one_equals_gradient_step(
+    activation, loss, output, n_out, dtype, alpha
+):
+    """The fused online step is loss_and_grad followed by theta -= lr * grad."""
+    net, theta, x, y = _one_sample_problem(activation, loss, output, n_out, dtype)
+    expected = theta.copy()
+    grad = np.empty_like(theta)
+    expected_loss = net.loss_and_grad_one(expected, x, y, 2.0, alpha, grad)
+    expected -= dtype(0.1) * grad
+    fused = theta.copy()
+    fused_loss = net.sgd_step_one(fused, x, y, 2.0, alpha, 0.1)
+    assert fused.dtype == dtype
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert fused_loss == pytest.approx(expected_loss, rel=rtol)
+    assert_allclose(fused, expected, rtol=rtol, atol=10 * np.finfo(dtype).eps)

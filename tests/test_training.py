@@ -447,3 +447,35 @@ def test_worked_example_fit_stochastic():
     assert history.n_iter == 1
     assert history.samples_seen == 1
     assert history.loss_curve == [pytest.approx(increments[-1], rel=1e-12)]
+
+
+# --- online (batch_size=1) paths ----------------------------------------------
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("with_weights", [False, True])
+def test_online_epoch_matches_generic_batch_path(momentum, with_weights):
+    """Dense batch_size=1 (the 1-D online path, fused for plain SGD) equals the
+    generic minibatch path, which CSR input takes, step for step."""
+    X, Y = _blobs(n_samples=30)
+    sw = np.random.RandomState(1).randint(0, 3, size=30).astype(float)
+    sw = sw if with_weights else None
+    thetas = []
+    for data in (X, sp.csr_matrix(X)):
+        net, theta = _network_and_theta()
+        history = _fit(
+            net,
+            theta,
+            data,
+            Y,
+            sw,
+            batch_size=1,
+            max_iter=3,
+            shuffle=True,
+            alpha=0.01,
+            optimizer=SGD(theta.size, theta.dtype, 0.05, momentum=momentum),
+        )
+        thetas.append((theta, history.loss_curve))
+    (dense_theta, dense_curve), (sparse_theta, sparse_curve) = thetas
+    assert_allclose(dense_theta, sparse_theta, rtol=1e-10, atol=1e-12)
+    assert_allclose(dense_curve, sparse_curve, rtol=1e-10)
