@@ -955,3 +955,23 @@ def test_score_is_accuracy(multiclass_data):
 
 def test_repr_shows_changed_params():
     assert re.search(r"solver='lbfgs'", repr(BPClassifier(solver="lbfgs")))
+
+
+def test_lean_predict_path_agrees_with_full_validation(multiclass_data):
+    """Plain float ndarrays skip validate_data; every other form takes the full
+    path. Both must give identical results and the same errors."""
+    X, y = multiclass_data
+    clf = BPClassifier(hidden_layer_sizes=(8,), max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    expected = clf.predict_proba(X)
+    for variant in (X.tolist(), np.asfortranarray(X), X.astype(np.float32)):
+        assert_allclose(clf.predict_proba(variant), expected, rtol=1e-6)
+    assert_array_equal(clf.predict_proba(X.tolist()), expected)
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict_proba(bad)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :2])
