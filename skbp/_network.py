@@ -330,11 +330,7 @@ class Network:
         """One online step of plain SGD, fused with backprop; returns the loss.
 
         Equal to ``loss_and_grad`` on the single sample followed by
-        ``theta -= learning_rate * grad``, but each weight matrix is updated in
-        place by one rank-1 BLAS call (``ger``) right after its delta has been
-        propagated backwards through the old weights, as in the classic write-up.
-        No gradient vector is formed, which saves four passes over the parameters
-        per sample.
+        ``theta -= learning_rate * grad``; see ``online_sgd_step``.
 
         Parameters
         ----------
@@ -352,43 +348,86 @@ class Network:
         loss : float
             The loss at the parameters before the step.
         """
+        return self.online_sgd_step(theta, alpha, learning_rate)(x, y, weight)
+
+    def online_sgd_step(self, theta, alpha, learning_rate):
+        """Build the fused online SGD step ``step(x, y, weight) -> loss``.
+
+        The classic write-up's update, generalised: forward, deltas propagated
+        back through the old weights, then ``W <- W - lr * outer(a_in, delta)``
+        applied in place by one rank-1 BLAS call (``ger``) per layer. No gradient
+        vector is formed. Everything that does not change between samples
+        (views, buffers, functions) is looked up once here, because on small
+        networks that bookkeeping costs as much as the arithmetic.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (layout.size,)
+            Parameters, updated in place by each call of the step.
+        alpha : float
+            L2 penalty.
+        learning_rate : float
+
+        Returns
+        -------
+        step : callable
+            ``step(x, y, weight)`` with 1-D ``x`` and ``y`` and a positive
+            ``weight``; returns the loss before the update.
+        """
+        layout = self.layout
         ws = self._workspace(0, theta.dtype)
-        W, b = self.layout.views(theta)
-        a = x
-        last = self.layout.n_layers - 1
-        for i in range(last + 1):
-            z = np.matmul(a, W[i], out=ws.z[i])
-            z += b[i]
-            if i < last:
-                a = self._hidden[i].forward(z, ws.a[i])
-        delta = ws.a[-1]
-        loss = float(self._loss_fn(ws.z[-1], y, delta))
-        decay = 1.0
-        if alpha:
-            weights = theta[: self.layout.n_weights]
-            loss += 0.5 * alpha * float(weights @ weights) / weight
-            # The L2 gradient (alpha / weight) * W is taken at the old weights, so
-            # W <- (1 - lr * alpha / weight) * W - lr * outer(a_in, delta).
-            decay = 1.0 - learning_rate * alpha / weight
+        W, _ = layout.views(theta)
+        W_T = [W_i.T for W_i in W]  # Fortran-ordered views, the layout BLAS updates
+        weights = theta[: layout.n_weights]
+        biases = theta[layout.n_weights :]
+        # All deltas in one vector laid out like the biases, so that every bias is
+        # updated by one vector operation: b <- b - lr * delta.
+        delta_flat = np.empty(biases.shape, dtype=theta.dtype)
+        deltas = [
+            delta_flat[s.start - layout.n_weights : s.stop - layout.n_weights]
+            for s in layout.bias_slices
+        ]
+        b = [theta[s] for s in layout.bias_slices]
+        z, a = ws.z, ws.a
+        hidden = self._hidden
+        loss_fn = self._loss_fn
         ger = _ger(theta.dtype)
-        for i in range(last, -1, -1):
-            a_in = x if i == 0 else ws.a[i - 1]
-            if i > 0:
-                # Propagate through the old W[i], before it is updated below.
-                slope = self._hidden[i - 1].derivative(
-                    ws.z[i - 1], ws.a[i - 1], ws.z[i - 1]
+        last = layout.n_layers - 1
+        lr = float(learning_rate)
+        alpha = float(alpha)
+
+        def step(x, y, weight):
+            a_in = x
+            for i in range(last):
+                np.matmul(a_in, W[i], out=z[i])
+                z[i] += b[i]
+                a_in = hidden[i].forward(z[i], a[i])
+            np.matmul(a_in, W[last], out=z[last])
+            z[last] += b[last]
+            loss = float(loss_fn(z[last], y, deltas[last]))
+            for i in range(last, 0, -1):
+                # Through the old W[i]: the updates below come after all deltas.
+                slope = hidden[i - 1].derivative(z[i - 1], a[i - 1], z[i - 1])
+                np.matmul(W[i], deltas[i], out=deltas[i - 1])
+                deltas[i - 1] *= slope
+            if alpha:
+                loss += 0.5 * alpha * float(weights @ weights) / weight
+                # The L2 gradient (alpha / weight) * W is taken at the old
+                # weights: W <- (1 - lr * alpha / weight) * W - lr * outer(...).
+                np.multiply(weights, 1.0 - lr * alpha / weight, out=weights)
+            for i in range(last + 1):
+                # W.T += -lr * outer(delta, a_in), i.e. W -= lr * outer(a_in, delta)
+                ger(
+                    -lr,
+                    deltas[i],
+                    x if i == 0 else a[i - 1],
+                    a=W_T[i],
+                    overwrite_a=True,
                 )
-                delta_in = np.matmul(W[i], delta)
-                delta_in *= slope
-            if decay != 1.0:
-                W[i] *= decay
-            # W.T is a Fortran-ordered view of the C-ordered W, the layout BLAS
-            # updates in place: W.T += -lr * outer(delta, a_in).
-            ger(-learning_rate, delta, a_in, a=W[i].T, overwrite_a=True)
-            b[i] -= learning_rate * delta
-            if i > 0:
-                delta = delta_in
-        return loss
+            np.subtract(biases, lr * delta_flat, out=biases)
+            return loss
+
+        return step
 
     def loss_value(self, theta, X, Y, sample_weight=None, alpha=0.0):
         """The loss of ``loss_and_grad`` without the gradient (for monitoring)."""

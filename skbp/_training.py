@@ -224,7 +224,8 @@ def _run_online_epoch(
     X = X.view(np.ndarray)
     rows = range(X.shape[0]) if order is None else order.tolist()
     fused = isinstance(optimizer, SGD) and optimizer.momentum == 0.0
-    learning_rate = optimizer.learning_rate
+    if fused:
+        sgd_step = net.online_sgd_step(theta, alpha, optimizer.learning_rate)
     total_loss = 0.0
     total_weight = 0.0
     first_loss = None
@@ -233,7 +234,7 @@ def _run_online_epoch(
         if weight == 0.0:
             continue
         if fused:
-            loss = net.sgd_step_one(theta, X[i], Y[i], weight, alpha, learning_rate)
+            loss = sgd_step(X[i], Y[i], weight)
         else:
             loss = net.loss_and_grad_one(theta, X[i], Y[i], weight, alpha, grad)
             optimizer.step(theta, grad)
