@@ -134,6 +134,8 @@ class _Workspace:
         self.z = [np.empty(shape(n), dtype=dtype) for n in sizes]
         # The last layer's activation buffer receives the output delta.
         self.a = [np.empty(shape(n), dtype=dtype) for n in sizes]
+        # For the L2 gradient, without a fresh weight-sized temporary per batch.
+        self.scratch = np.empty(layout.n_weights, dtype=dtype)
 
 
 class Network:
@@ -273,7 +275,7 @@ class Network:
         for i in range(self.layout.n_layers - 1, -1, -1):
             a_in = X if i == 0 else ws.a[i - 1]
             _weight_gradient(a_in, delta, gW[i])
-            np.sum(delta, axis=0, out=gb[i])
+            np.add.reduce(delta, axis=0, out=gb[i])
             if i > 0:
                 # f'(z[i-1]) goes into the z buffer, which is no longer needed.
                 slope = self._hidden[i - 1].derivative(
@@ -286,7 +288,8 @@ class Network:
         if alpha:
             weights = theta[: self.layout.n_weights]
             loss += 0.5 * alpha * float(weights @ weights) / weight_sum
-            grad[: self.layout.n_weights] += (alpha / weight_sum) * weights
+            penalty_grad = np.multiply(weights, alpha / weight_sum, out=ws.scratch)
+            grad[: self.layout.n_weights] += penalty_grad
         return loss
 
     def loss_and_grad_one(self, theta, x, y, weight, alpha, grad):

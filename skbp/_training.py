@@ -126,10 +126,10 @@ class _BatchGatherer:
     def take(self, rows):
         k = len(rows)
         if self.dense:
-            X_b = np.take(self.X, rows, axis=0, out=self._X_buf[:k])
+            X_b = self.X.take(rows, axis=0, out=self._X_buf[:k])
         else:
             X_b = self.X[rows]
-        Y_b = np.take(self.Y, rows, axis=0, out=self._Y_buf[:k])
+        Y_b = self.Y.take(rows, axis=0, out=self._Y_buf[:k])
         sw_b = None if self.sw is None else np.take(self.sw, rows, out=self._sw_buf[:k])
         return X_b, Y_b, sw_b
 
