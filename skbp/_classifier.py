@@ -393,7 +393,9 @@ default='constant'
             self._fit_labels(y, classes if incremental else None)
         else:
             self._check_labels(y, classes, incremental)
-        Y = self._label_binarizer.transform(y).astype(X.dtype, copy=False)
+        # 0/1 targets as bool: an eighth of float64's memory, and every loss
+        # computes with them as numbers.
+        Y = self._label_binarizer.transform(y).astype(bool)
         sample_weight = self._sample_weight(X, y, sample_weight, incremental)
 
         multilabel = self._label_binarizer.y_type_.startswith("multilabel")

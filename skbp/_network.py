@@ -25,6 +25,9 @@ from scipy.linalg.blas import get_blas_funcs
 from skbp._activations import ACTIVATIONS
 from skbp._losses import OUTPUT_LOSSES, OUTPUTS
 
+#: Rows per block when predicting on many samples (see ``Network.logits``).
+PREDICT_BLOCK = 2048
+
 
 class Layout:
     """Offsets and shapes of every weight matrix and bias vector in ``theta``.
@@ -102,24 +105,39 @@ def _matmul(a, W, out):
     return out
 
 
-def _weight_gradient(a, delta, out):
-    """``out = a.T @ delta`` for dense or sparse ``a``."""
+def _weight_gradient(a, delta, out, W, penalty):
+    """``out = a.T @ delta + penalty * W``: the data and L2 parts of ``dL/dW``.
+
+    With a penalty, ``out`` is first set to ``penalty * W`` and BLAS ``gemm``
+    accumulates the product into it (``beta=1``): no weight-sized temporary and
+    no second pass over the gradient. ``out.T`` is the Fortran-ordered view BLAS
+    writes in place, and ``delta.T`` and ``a.T`` are read without copies.
+    """
     if sp.issparse(a):
         out[...] = a.T @ delta
+        if penalty:
+            out += penalty * W
+    elif penalty:
+        np.multiply(W, penalty, out=out)
+        result = _blas("gemm", out.dtype)(
+            1.0, delta.T, a.T, beta=1.0, c=out.T, trans_b=1, overwrite_c=1
+        )
+        if result.ctypes.data != out.ctypes.data:  # BLAS had to copy: keep its sum
+            out[...] = result.T
     else:
         np.matmul(a.T, delta, out=out)
     return out
 
 
-_GER = {}
+_BLAS = {}
 
 
-def _ger(dtype):
-    """BLAS rank-1 update ``A += alpha * outer(x, y)`` for ``dtype`` (cached)."""
-    dtype = np.dtype(dtype)
-    if dtype not in _GER:
-        _GER[dtype] = get_blas_funcs("ger", dtype=dtype)
-    return _GER[dtype]
+def _blas(name, dtype):
+    """SciPy's BLAS routine ``name`` ("gemm", "ger") for ``dtype``, cached."""
+    key = (name, np.dtype(dtype))
+    if key not in _BLAS:
+        _BLAS[key] = get_blas_funcs(name, dtype=key[1])
+    return _BLAS[key]
 
 
 class _Workspace:
@@ -134,8 +152,6 @@ class _Workspace:
         self.z = [np.empty(shape(n), dtype=dtype) for n in sizes]
         # The last layer's activation buffer receives the output delta.
         self.a = [np.empty(shape(n), dtype=dtype) for n in sizes]
-        # For the L2 gradient, without a fresh weight-sized temporary per batch.
-        self.scratch = np.empty(layout.n_weights, dtype=dtype)
 
 
 class Network:
@@ -188,7 +204,11 @@ class Network:
         return state
 
     def logits(self, coefs, intercepts, X, layer=None):
-        """Forward pass without caching.
+        """Forward pass for prediction.
+
+        Large inputs are processed in blocks of ``PREDICT_BLOCK`` rows through
+        reused buffers: the activations of one block stay in cache and peak memory
+        no longer grows with the number of rows.
 
         Parameters
         ----------
@@ -203,16 +223,36 @@ class Network:
         -------
         ndarray of shape (n_samples, n_outputs)
         """
+        n_samples = X.shape[0]
+        if n_samples <= PREDICT_BLOCK:
+            return self._logits_block(coefs, intercepts, X, layer, None)
+        last = len(coefs) - 1 if layer is None else layer
+        dtype = coefs[0].dtype
+        out = np.empty((n_samples, coefs[last].shape[1]), dtype=dtype)
+        buffers = [np.empty((PREDICT_BLOCK, W.shape[1]), dtype=dtype) for W in coefs]
+        for start in range(0, n_samples, PREDICT_BLOCK):
+            stop = min(start + PREDICT_BLOCK, n_samples)
+            block = [buffer[: stop - start] for buffer in buffers]
+            out[start:stop] = self._logits_block(
+                coefs, intercepts, X[start:stop], layer, block
+            )
+        return out
+
+    def _logits_block(self, coefs, intercepts, X, layer, buffers):
+        """Forward pass of one block, into ``buffers`` (one per layer) if given."""
         a = X
         n_layers = len(coefs)
         for i, (W_i, b_i) in enumerate(zip(coefs, intercepts)):
-            z = np.empty((X.shape[0], W_i.shape[1]), dtype=W_i.dtype)
+            if buffers is None:
+                z = np.empty((X.shape[0], W_i.shape[1]), dtype=W_i.dtype)
+            else:
+                z = buffers[i]
             _matmul(a, W_i, z)
             z += b_i
             if i == n_layers - 1:
                 return z
             a = self._hidden[i].forward(z, z)
-            if layer is not None and i == layer:
+            if i == layer:
                 return a
         return a
 
@@ -238,7 +278,7 @@ class Network:
             Flat parameters.
         X : {ndarray, sparse matrix} of shape (n_samples, n_features)
         Y : ndarray of shape (n_samples, n_outputs)
-            Binarised targets in the dtype of ``theta``.
+            0/1 targets, bool or in the dtype of ``theta``.
         sample_weight : ndarray of shape (n_samples,) or None
             Must not sum to zero.
         alpha : float
@@ -272,9 +312,10 @@ class Network:
             # (n_samples, 1) so each row of delta is scaled by its own weight.
             delta *= (sample_weight / weight_sum)[:, None]
 
+        penalty = alpha / weight_sum
         for i in range(self.layout.n_layers - 1, -1, -1):
             a_in = X if i == 0 else ws.a[i - 1]
-            _weight_gradient(a_in, delta, gW[i])
+            _weight_gradient(a_in, delta, gW[i], W[i], penalty)
             np.add.reduce(delta, axis=0, out=gb[i])
             if i > 0:
                 # f'(z[i-1]) goes into the z buffer, which is no longer needed.
@@ -288,8 +329,6 @@ class Network:
         if alpha:
             weights = theta[: self.layout.n_weights]
             loss += 0.5 * alpha * float(weights @ weights) / weight_sum
-            penalty_grad = np.multiply(weights, alpha / weight_sum, out=ws.scratch)
-            grad[: self.layout.n_weights] += penalty_grad
         return loss
 
     def loss_and_grad_one(self, theta, x, y, weight, alpha, grad):
@@ -313,9 +352,17 @@ class Network:
                 a = self._hidden[i].forward(z, ws.a[i])
         delta = ws.a[-1]
         loss = float(self._loss_fn(ws.z[-1], y, delta))
+        penalty = alpha / weight
+        ger = _blas("ger", theta.dtype)
         for i in range(last, -1, -1):
             a_in = x if i == 0 else ws.a[i - 1]
-            np.multiply.outer(a_in, delta, out=gW[i])
+            if penalty:
+                # penalty * W, then BLAS adds outer(a_in, delta) in place (W.T is
+                # the Fortran-ordered view it updates).
+                np.multiply(W[i], penalty, out=gW[i])
+                ger(1.0, delta, a_in, a=gW[i].T, overwrite_a=True)
+            else:
+                np.multiply.outer(a_in, delta, out=gW[i])
             np.copyto(gb[i], delta)
             if i > 0:
                 slope = self._hidden[i - 1].derivative(
@@ -326,7 +373,6 @@ class Network:
         if alpha:
             weights = theta[: self.layout.n_weights]
             loss += 0.5 * alpha * float(weights @ weights) / weight
-            grad[: self.layout.n_weights] += (alpha / weight) * weights
         return loss
 
     def sgd_step_one(self, theta, x, y, weight, alpha, learning_rate):
@@ -394,7 +440,7 @@ class Network:
         z, a = ws.z, ws.a
         hidden = self._hidden
         loss_fn = self._loss_fn
-        ger = _ger(theta.dtype)
+        ger = _blas("ger", theta.dtype)
         last = layout.n_layers - 1
         lr = float(learning_rate)
         alpha = float(alpha)

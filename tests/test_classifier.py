@@ -258,9 +258,9 @@ def test_class_weight_multiplies_sample_weight(noisy_binary, no_convergence_warn
 # Both objectives are identical, but they are sums of different lengths and differ
 # by rounding (~1e-16). On separable data the loss heads towards 0 with growing
 # weights and, after ~60 L-BFGS iterations, that rounding grows into a different
-# path (measured: loss curves equal to 1e-13 up to iteration 40). Fifty
+# path (measured: loss curves equal to 1e-13 up to iteration 40). Forty
 # iterations compare the same path; the ConvergenceWarning is expected.
-_EQUIVALENCE_PARAMS = dict(solver="lbfgs", max_iter=50, tol=1e-10, random_state=0)
+_EQUIVALENCE_PARAMS = dict(solver="lbfgs", max_iter=40, tol=1e-10, random_state=0)
 
 
 @pytest.mark.parametrize("kind", ["binary", "multiclass"])

@@ -422,3 +422,22 @@ def test_sgd_step_one_equals_gradient_step(
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     assert fused_loss == pytest.approx(expected_loss, rel=rtol)
     assert_allclose(fused, expected, rtol=rtol, atol=10 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("layer", [None, 0, 1])
+def test_blocked_prediction_equals_one_pass(monkeypatch, sparse, layer):
+    """Inputs longer than PREDICT_BLOCK go through reused per-block buffers."""
+    import skbp._network as network_module
+
+    rng = np.random.RandomState(0)
+    net = Network((5, 4, 3, 2), ("tanh", "relu"), "softmax", "log_loss")
+    theta = rng.randn(net.layout.size)
+    W, b = net.layout.views(theta)
+    X = rng.randn(23, 5)
+    data = sp.csr_matrix(X) if sparse else X
+    expected = net.logits(W, b, data, layer=layer)
+    monkeypatch.setattr(network_module, "PREDICT_BLOCK", 7)
+    blocked = net.logits(W, b, data, layer=layer)
+    assert blocked.shape == expected.shape
+    assert_allclose(blocked, expected, rtol=1e-12)
