@@ -106,26 +106,14 @@ def _matmul(a, W, out):
 
 
 def _weight_gradient(a, delta, out, W, penalty):
-    """``out = a.T @ delta + penalty * W``: the data and L2 parts of ``dL/dW``.
-
-    With a penalty, ``out`` is first set to ``penalty * W`` and BLAS ``gemm``
-    accumulates the product into it (``beta=1``): no weight-sized temporary and
-    no second pass over the gradient. ``out.T`` is the Fortran-ordered view BLAS
-    writes in place, and ``delta.T`` and ``a.T`` are read without copies.
-    """
+    """``out = a.T @ delta + penalty * W``: the data and L2 parts of ``dL/dW``."""
     if sp.issparse(a):
         out[...] = a.T @ delta
-        if penalty:
-            out += penalty * W
-    elif penalty:
-        np.multiply(W, penalty, out=out)
-        result = _blas("gemm", out.dtype)(
-            1.0, delta.T, a.T, beta=1.0, c=out.T, trans_b=1, overwrite_c=1
-        )
-        if result.ctypes.data != out.ctypes.data:  # BLAS had to copy: keep its sum
-            out[...] = result.T
     else:
         np.matmul(a.T, delta, out=out)
+    if penalty:
+        # One layer-sized temporary at a time, not one for all the weights.
+        out += penalty * W
     return out
 
 
@@ -133,7 +121,7 @@ _BLAS = {}
 
 
 def _blas(name, dtype):
-    """SciPy's BLAS routine ``name`` ("gemm", "ger") for ``dtype``, cached."""
+    """SciPy's BLAS routine ``name`` (such as "ger") for ``dtype``, cached."""
     key = (name, np.dtype(dtype))
     if key not in _BLAS:
         _BLAS[key] = get_blas_funcs(name, dtype=key[1])
