@@ -137,9 +137,19 @@ class _Workspace:
     def __init__(self, layout, n_rows, dtype):
         sizes = layout.layer_sizes[1:]
         shape = (lambda n: (n,)) if n_rows == 0 else (lambda n: (n_rows, n))
+        self.n_rows = n_rows
         self.z = [np.empty(shape(n), dtype=dtype) for n in sizes]
         # The last layer's activation buffer receives the output delta.
         self.a = [np.empty(shape(n), dtype=dtype) for n in sizes]
+
+    def head(self, n_rows):
+        """A workspace of views on the first ``n_rows`` rows of this one."""
+        head = object.__new__(_Workspace)
+        head.n_rows = n_rows
+        # Leading rows of a C-ordered array are C-contiguous, as out= needs.
+        head.z = [buffer[:n_rows] for buffer in self.z]
+        head.a = [buffer[:n_rows] for buffer in self.a]
+        return head
 
 
 class Network:
@@ -178,11 +188,21 @@ class Network:
         key = (n_rows, np.dtype(dtype))
         ws = self._workspaces.get(key)
         if ws is None:
-            # A trainer sees at most two batch sizes (full and last partial batch);
-            # anything more is a one-off call that must not pin memory.
-            if len(self._workspaces) >= 2:
-                self._workspaces.clear()
-            ws = self._workspaces[key] = _Workspace(self.layout, n_rows, dtype)
+            # The last, smaller batch of an epoch borrows the leading rows of the
+            # full batch's buffers instead of allocating its own.
+            larger = [
+                cached
+                for (rows, cached_dtype), cached in self._workspaces.items()
+                if cached_dtype == key[1] and rows > n_rows > 0
+            ]
+            if larger:
+                ws = larger[0].head(n_rows)
+            else:
+                # Anything else is a one-off size that must not pin memory.
+                if len(self._workspaces) >= 2:
+                    self._workspaces.clear()
+                ws = _Workspace(self.layout, n_rows, dtype)
+            self._workspaces[key] = ws
         return ws
 
     def __getstate__(self):

@@ -68,14 +68,15 @@ class SGD:
         self.schedule = schedule
         self.power_t = float(power_t)
         self.velocity = np.zeros(size, dtype=dtype)
-        self._scratch = np.empty(size, dtype=dtype)
-        self._scratch2 = np.empty(size, dtype=dtype) if self.nesterov else None
 
     def step(self, theta, grad):
-        """Update ``theta`` in place from ``grad``."""
-        lr = self.learning_rate
-        step = self._scratch
-        np.multiply(grad, -lr, out=step)  # -lr * grad
+        """Update ``theta`` in place from ``grad``.
+
+        ``grad`` serves as scratch space and is overwritten: it is recomputed
+        for every batch, and borrowing it saves a parameter-sized buffer.
+        """
+        step = grad
+        step *= -self.learning_rate
         if self.momentum == 0.0:
             theta += step
             return
@@ -83,8 +84,9 @@ class SGD:
         v *= self.momentum
         v += step
         if self.nesterov:
-            step += np.multiply(v, self.momentum, out=self._scratch2)
+            # theta += mu * v - lr * grad, in two in-place additions.
             theta += step
+            theta += np.multiply(v, self.momentum, out=step)
         else:
             theta += v
 
@@ -151,19 +153,22 @@ class Adam:
         self.t = 0
         self.m = np.zeros(size, dtype=dtype)
         self.v = np.zeros(size, dtype=dtype)
-        self._scratch = np.empty(size, dtype=dtype)
 
     def step(self, theta, grad):
-        """Update ``theta`` in place from ``grad``."""
+        """Update ``theta`` in place from ``grad``.
+
+        ``grad`` serves as scratch space and is overwritten (see ``SGD.step``).
+        """
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
-        m, v, tmp = self.m, self.v, self._scratch
+        m, v, tmp = self.m, self.v, grad
         m *= b1
-        np.multiply(grad, 1.0 - b1, out=tmp)
+        tmp *= 1.0 - b1  # (1 - b1) g
         m += tmp
         v *= b2
-        np.multiply(grad, grad, out=tmp)
-        tmp *= 1.0 - b2
+        # (1 - b2) g^2 from the scaled gradient: ((1 - b1) g)^2 (1 - b2) / (1 - b1)^2
+        np.square(tmp, out=tmp)
+        tmp *= (1.0 - b2) / (1.0 - b1) ** 2
         v += tmp
         lr_t = self.learning_rate * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
         np.sqrt(v, out=tmp)

@@ -28,11 +28,11 @@ def test_sgd_without_momentum_is_plain_gradient_step(nesterov, seed):
     lr = 0.3
     opt = SGD(SIZE, np.float64, lr, momentum=0.0, nesterov=nesterov)
     theta = theta0.copy()
-    opt.step(theta, g1)
+    opt.step(theta, g1.copy())
     # theta1 = theta0 - lr * g1, bit for bit.
     theta1 = theta0 - lr * g1
     assert_array_equal(theta, theta1)
-    opt.step(theta, g2)
+    opt.step(theta, g2.copy())
     assert_array_equal(theta, theta1 - lr * g2)
 
 
@@ -42,13 +42,13 @@ def test_sgd_classical_momentum_two_steps(seed):
     opt = SGD(SIZE, np.float64, lr, momentum=mu, nesterov=False)
     theta = theta0.copy()
 
-    opt.step(theta, g1)
+    opt.step(theta, g1.copy())
     v1 = -lr * g1  # v1 = mu * 0 - lr * g1
     theta1 = theta0 + v1
     assert_allclose(theta, theta1, rtol=1e-14, atol=1e-14)
     assert_allclose(opt.velocity, v1, rtol=1e-14, atol=1e-14)
 
-    opt.step(theta, g2)
+    opt.step(theta, g2.copy())
     v2 = mu * v1 - lr * g2
     theta2 = theta1 + v2
     assert_allclose(theta, theta2, rtol=1e-14, atol=1e-14)
@@ -61,13 +61,13 @@ def test_sgd_nesterov_momentum_two_steps(seed):
     opt = SGD(SIZE, np.float64, lr, momentum=mu, nesterov=True)
     theta = theta0.copy()
 
-    opt.step(theta, g1)
+    opt.step(theta, g1.copy())
     v1 = -lr * g1
     theta1 = theta0 + mu * v1 - lr * g1  # scikit-learn's Nesterov form
     assert_allclose(theta, theta1, rtol=1e-14, atol=1e-14)
     assert_allclose(opt.velocity, v1, rtol=1e-14, atol=1e-14)
 
-    opt.step(theta, g2)
+    opt.step(theta, g2.copy())
     v2 = mu * v1 - lr * g2
     theta2 = theta1 + mu * v2 - lr * g2
     assert_allclose(theta, theta2, rtol=1e-14, atol=1e-14)
@@ -80,7 +80,7 @@ def test_adam_two_steps(seed):
     opt = Adam(SIZE, np.float64, lr, beta_1=b1, beta_2=b2, epsilon=eps)
     theta = theta0.copy()
 
-    opt.step(theta, g1)
+    opt.step(theta, g1.copy())
     m1 = (1 - b1) * g1
     v1 = (1 - b2) * g1**2
     lr_1 = lr * math.sqrt(1 - b2**1) / (1 - b1**1)
@@ -95,7 +95,7 @@ def test_adam_two_steps(seed):
         theta0 - theta, lr * g1 / (np.abs(g1) + eps / math.sqrt(1 - b2)), rtol=1e-12
     )
 
-    opt.step(theta, g2)
+    opt.step(theta, g2.copy())
     m2 = b1 * m1 + (1 - b1) * g2
     v2 = b2 * v1 + (1 - b2) * g2**2
     lr_2 = lr * math.sqrt(1 - b2**2) / (1 - b1**2)
@@ -174,12 +174,12 @@ def test_state_round_trip_reproduces_steps(kind, seed):
 
     opt = _make(kind)
     for g in grads[:3]:
-        opt.step(theta, g)
+        opt.step(theta, g.copy())
     opt.on_plateau()  # changes the adaptive rate, which the state must carry
     state = opt.state()
     theta_at_snapshot = theta.copy()
     for g in grads[3:]:
-        opt.step(theta, g)
+        opt.step(theta, g.copy())
 
     # Had the snapshot been a view of the live state, the later steps would have
     # leaked into it and the replay below would differ.
@@ -187,7 +187,7 @@ def test_state_round_trip_reproduces_steps(kind, seed):
     restored.load_state(state)
     theta_restored = theta_at_snapshot.copy()
     for g in grads[3:]:
-        restored.step(theta_restored, g)
+        restored.step(theta_restored, g.copy())
     assert_array_equal(theta_restored, theta)
     assert restored.learning_rate == opt.learning_rate
 
@@ -197,10 +197,10 @@ def test_float32_state_and_theta(kind):
     opt = _make(kind, np.float32)
     theta0, g1, g2 = _vectors(0, np.float32)
     theta = theta0.copy()
-    opt.step(theta, g1)
-    opt.step(theta, g2)
+    opt.step(theta, g1.copy())
+    opt.step(theta, g2.copy())
     opt.end_epoch(10)
-    opt.step(theta, g1)
+    opt.step(theta, g1.copy())
     assert theta.dtype == np.float32
     assert np.isfinite(theta).all()
     assert not np.array_equal(theta, theta0)
@@ -212,7 +212,23 @@ def test_float32_state_and_theta(kind):
     opt64 = _make(kind, np.float64)
     theta64 = theta0.astype(np.float64)
     for g in (g1, g2):
-        opt64.step(theta64, g.astype(np.float64))
+        opt64.step(theta64, g.astype(np.float64).copy())
     opt64.end_epoch(10)
-    opt64.step(theta64, g1.astype(np.float64))
+    opt64.step(theta64, g1.astype(np.float64).copy())
     assert_allclose(theta, theta64, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SGD(SIZE, np.float64, 0.1, momentum=0.9),
+        lambda: Adam(SIZE, np.float64, 0.1),
+    ],
+)
+def test_step_uses_grad_as_scratch(make):
+    """The gradient buffer is recomputed every batch, so step may overwrite it;
+    the trainer relies on that to avoid a parameter-sized scratch buffer."""
+    theta, g, _ = _vectors(0)
+    before = g.copy()
+    make().step(theta, g)
+    assert not np.array_equal(g, before)
