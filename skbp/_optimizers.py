@@ -133,6 +133,13 @@ class Adam:
     ``lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t)``;
     ``theta <- theta - lr_t * m / (sqrt(v) + eps)``.
 
+    The moments are stored rescaled, ``u = m / (1 - b1)`` and
+    ``w = v / (1 - b2)``, so that their updates ``u <- b1 u + g`` and
+    ``w <- b2 w + g^2`` need no multiplication of ``g``: ten passes over the
+    parameters per step instead of twelve. The step is the same:
+    ``m / (sqrt(v) + eps) = c * u / (sqrt(w) + eps / sqrt(1 - b2))`` with
+    ``c = (1 - b1) / sqrt(1 - b2)``. ``m`` and ``v`` are available as properties.
+
     Parameters
     ----------
     size : int
@@ -151,8 +158,18 @@ class Adam:
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
         self.t = 0
-        self.m = np.zeros(size, dtype=dtype)
-        self.v = np.zeros(size, dtype=dtype)
+        self.u = np.zeros(size, dtype=dtype)
+        self.w = np.zeros(size, dtype=dtype)
+
+    @property
+    def m(self):
+        """First moment estimate."""
+        return (1.0 - self.beta_1) * self.u
+
+    @property
+    def v(self):
+        """Second moment estimate."""
+        return (1.0 - self.beta_2) * self.w
 
     def step(self, theta, grad):
         """Update ``theta`` in place from ``grad``.
@@ -161,20 +178,18 @@ class Adam:
         """
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
-        m, v, tmp = self.m, self.v, grad
-        m *= b1
-        tmp *= 1.0 - b1  # (1 - b1) g
-        m += tmp
-        v *= b2
-        # (1 - b2) g^2 from the scaled gradient: ((1 - b1) g)^2 (1 - b2) / (1 - b1)^2
+        u, w, tmp = self.u, self.w, grad
+        u *= b1
+        u += tmp
+        w *= b2
         np.square(tmp, out=tmp)
-        tmp *= (1.0 - b2) / (1.0 - b1) ** 2
-        v += tmp
+        w += tmp
         lr_t = self.learning_rate * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
-        np.sqrt(v, out=tmp)
-        tmp += self.epsilon
-        np.divide(m, tmp, out=tmp)
-        tmp *= -lr_t
+        scale = (1.0 - b1) / math.sqrt(1.0 - b2)
+        np.sqrt(w, out=tmp)
+        tmp += self.epsilon / math.sqrt(1.0 - b2)
+        np.divide(u, tmp, out=tmp)
+        tmp *= -lr_t * scale
         theta += tmp
 
     def end_epoch(self, samples_seen):
@@ -186,10 +201,11 @@ class Adam:
 
     def state(self):
         """Plain-data snapshot of the optimiser state."""
-        return {"m": self.m.copy(), "v": self.v.copy(), "t": self.t}
+        # The rescaled moments themselves, so that a round trip is exact.
+        return {"u": self.u.copy(), "w": self.w.copy(), "t": self.t}
 
     def load_state(self, state):
         """Restore a snapshot made by ``state``."""
-        self.m[...] = state["m"]
-        self.v[...] = state["v"]
+        self.u[...] = state["u"]
+        self.w[...] = state["w"]
         self.t = int(state["t"])
