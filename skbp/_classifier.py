@@ -91,9 +91,11 @@ class BPClassifier(ClassifierMixin, BaseEstimator):
         ``nesterovs_momentum``; ``'adam'``: Adam; ``'lbfgs'``: SciPy's L-BFGS-B on
         the full batch.
 
-    learning_rate : float, default=0.001
+    learning_rate : float, default=0.003
         Step size of ``'sgd'`` and ``'adam'`` (``learning_rate_init`` in
-        MLPClassifier).
+        MLPClassifier, whose default is 0.001; on scikit-learn's toy datasets
+        0.003 gives the same cross-validated accuracy within noise in about a
+        third of the fit time, see ``benchmarks/bench_defaults.py``).
 
     learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
 default='constant'
@@ -269,7 +271,7 @@ default='constant'
         *,
         loss="log_loss",
         solver="adam",
-        learning_rate=0.001,
+        learning_rate=0.003,
         learning_rate_schedule="constant",
         power_t=0.5,
         momentum=0.9,
