@@ -134,6 +134,26 @@ class _BatchGatherer:
         return X_b, Y_b, sw_b
 
 
+class _EpochLoss:
+    """Weighted mean of an epoch's batch losses, and the first of them."""
+
+    def __init__(self):
+        self.total = 0.0
+        self.weight = 0.0
+        self.first = None
+
+    def add(self, loss, weight):
+        if self.first is None:
+            self.first = loss
+        self.total += loss * weight
+        self.weight += weight
+
+    def result(self):
+        """``(mean_loss, first_loss)``, as ``run_epoch`` returns them."""
+        mean = self.total / self.weight if self.weight else 0.0
+        return mean, (mean if self.first is None else self.first)
+
+
 def run_epoch(
     net,
     theta,
@@ -186,9 +206,7 @@ def run_epoch(
             order=order,
         )
     n_samples = X.shape[0]
-    total_loss = 0.0
-    total_weight = 0.0
-    first_loss = None
+    epoch_loss = _EpochLoss()
     for batch in _batch_slices(n_samples, batch_size):
         if order is None:
             X_b, Y_b = X[batch], Y[batch]
@@ -203,12 +221,8 @@ def run_epoch(
             continue
         loss = net.loss_and_grad(theta, X_b, Y_b, sw_b, alpha, grad)
         optimizer.step(theta, grad)
-        if first_loss is None:
-            first_loss = loss
-        total_loss += loss * batch_weight
-        total_weight += batch_weight
-    mean_loss = total_loss / total_weight if total_weight else 0.0
-    return mean_loss, (mean_loss if first_loss is None else first_loss)
+        epoch_loss.add(loss, batch_weight)
+    return epoch_loss.result()
 
 
 def _run_online_epoch(
@@ -217,8 +231,8 @@ def _run_online_epoch(
     """``run_epoch`` for ``batch_size=1`` on dense data: online backpropagation.
 
     Samples are read as 1-D row views (no gathering copies). Plain SGD without
-    momentum, the classic rule, takes the fused ``Network.sgd_step_one``; other
-    optimisers get the gradient from ``Network.loss_and_grad_one``.
+    momentum, the classic rule, takes the fused ``Network.online_sgd_step``;
+    other optimisers get the gradient from ``Network.loss_and_grad_one``.
     """
     # Row views of a plain ndarray are cheaper than those of subclasses (memmap).
     X = X.view(np.ndarray)
@@ -226,9 +240,7 @@ def _run_online_epoch(
     fused = isinstance(optimizer, SGD) and optimizer.momentum == 0.0
     if fused:
         sgd_step = net.online_sgd_step(theta, alpha, optimizer.learning_rate)
-    total_loss = 0.0
-    total_weight = 0.0
-    first_loss = None
+    epoch_loss = _EpochLoss()
     for i in rows:
         weight = 1.0 if sample_weight is None else float(sample_weight[i])
         if weight == 0.0:
@@ -238,12 +250,8 @@ def _run_online_epoch(
         else:
             loss = net.loss_and_grad_one(theta, X[i], Y[i], weight, alpha, grad)
             optimizer.step(theta, grad)
-        if first_loss is None:
-            first_loss = loss
-        total_loss += loss * weight
-        total_weight += weight
-    mean_loss = total_loss / total_weight if total_weight else 0.0
-    return mean_loss, (mean_loss if first_loss is None else first_loss)
+        epoch_loss.add(loss, weight)
+    return epoch_loss.result()
 
 
 def fit_stochastic(
