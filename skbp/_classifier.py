@@ -439,6 +439,7 @@ default='constant'
             history = self._fit_stochastic(
                 net, theta, X, y, Y, sample_weight, incremental
             )
+        net.clear_caches()
         self._store(net, theta, history)
         self._warn_if_unfinished(history, incremental)
         return self

@@ -205,6 +205,15 @@ class Network:
             self._workspaces[key] = ws
         return ws
 
+    def clear_caches(self):
+        """Drop the work buffers and cached views once training is over.
+
+        They would otherwise keep training-sized memory (and the gradient buffer)
+        alive for as long as the fitted model lives.
+        """
+        self._workspaces.clear()
+        self.layout._view_cache.clear()
+
     def __getstate__(self):
         # Work buffers are a cache: pickling them would only bloat saved models.
         state = self.__dict__.copy()
