@@ -222,7 +222,8 @@ default='constant'
     >>> from sklearn.preprocessing import StandardScaler
     >>> from skbp import BPClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = make_pipeline(StandardScaler(), BPClassifier(max_iter=300, random_state=0))
+    >>> net = BPClassifier(max_iter=300, random_state=0)
+    >>> clf = make_pipeline(StandardScaler(), net)
     >>> clf.fit(X, y).score(X, y) > 0.95
     True
     >>> clf.predict_proba(X[:1]).round(2)
