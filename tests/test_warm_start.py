@@ -97,21 +97,6 @@ def test_all_zero_weight_minibatch_is_skipped(multiclass_data):
     X, y = multiclass_data
     sample_weight = np.ones(len(y))
     sample_weight[:16] = 0.0  # the whole first minibatch when not shuffled
-    clf = (
-        _fit(
-            BPClassifier(
-                hidden_layer_sizes=(7,),
-                batch_size=16,
-                max_iter=5,
-                shuffle=False,
-                random_state=0,
-            ),
-            X,
-            y,
-        )
-        if False
-        else None
-    )
     clf = BPClassifier(
         hidden_layer_sizes=(7,),
         batch_size=16,
