@@ -138,6 +138,7 @@ class _Workspace:
         sizes = layout.layer_sizes[1:]
         shape = (lambda n: (n,)) if n_rows == 0 else (lambda n: (n_rows, n))
         self.n_rows = n_rows
+        self.ones = np.ones(n_rows, dtype=dtype)
         self.z = [np.empty(shape(n), dtype=dtype) for n in sizes]
         # The last layer's activation buffer receives the output delta.
         self.a = [np.empty(shape(n), dtype=dtype) for n in sizes]
@@ -146,6 +147,7 @@ class _Workspace:
         """A workspace of views on the first ``n_rows`` rows of this one."""
         head = object.__new__(_Workspace)
         head.n_rows = n_rows
+        head.ones = self.ones[:n_rows]
         # Leading rows of a C-ordered array are C-contiguous, as out= needs.
         head.z = [buffer[:n_rows] for buffer in self.z]
         head.a = [buffer[:n_rows] for buffer in self.a]
@@ -333,7 +335,8 @@ class Network:
         for i in range(self.layout.n_layers - 1, -1, -1):
             a_in = X if i == 0 else ws.a[i - 1]
             _weight_gradient(a_in, delta, gW[i], W[i], penalty)
-            np.add.reduce(delta, axis=0, out=gb[i])
+            # Column sums as a matrix-vector product: faster than add.reduce.
+            np.matmul(ws.ones, delta, out=gb[i])
             if i > 0:
                 # f'(z[i-1]) goes into the z buffer, which is no longer needed.
                 slope = self._hidden[i - 1].derivative(
