@@ -1,6 +1,15 @@
 """skbp: a scikit-learn multilayer perceptron trained by backpropagation in numpy."""
 
 from skbp._classifier import BPClassifier
+from skbp._display import TrainingCurveDisplay
+from skbp._gradcheck import GradientCheck, check_gradients, check_network_gradients
 from skbp._version import __version__
 
-__all__ = ["BPClassifier", "__version__"]
+__all__ = [
+    "BPClassifier",
+    "GradientCheck",
+    "TrainingCurveDisplay",
+    "__version__",
+    "check_gradients",
+    "check_network_gradients",
+]

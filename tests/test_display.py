@@ -1,0 +1,108 @@
+"""Tests for skbp._display: TrainingCurveDisplay."""
+
+import re
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+from skbp import BPClassifier
+from skbp._display import TrainingCurveDisplay
+
+HINT = "pip install 'skbp[plot]'"
+
+
+@pytest.fixture
+def pyplot():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def _fit(X, y, **params):
+    clf = BPClassifier(
+        hidden_layer_sizes=(5,), solver="sgd", max_iter=15, random_state=0, **params
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return clf.fit(X, y)
+
+
+def test_from_estimator_draws_training_loss(pyplot, iris):
+    clf = _fit(*iris)
+    display = TrainingCurveDisplay.from_estimator(clf)
+    assert set(display.lines_) == {"training_loss"}
+    line = display.lines_["training_loss"]
+    x, y = line.get_data()
+    assert len(x) == len(clf.loss_curve_)
+    np.testing.assert_array_equal(x, np.arange(1, len(clf.loss_curve_) + 1))
+    np.testing.assert_allclose(y, clf.loss_curve_)
+    assert display.ax_.get_lines() == [line]
+    assert display.ax_score_ is None
+    assert display.figure_ is display.ax_.figure
+    assert display.ax_.get_xlabel() == "epoch"
+    assert display.ax_.get_ylabel() == "training loss"
+    assert display.ax_.get_legend() is not None
+
+
+def test_early_stopping_adds_validation_score_on_twin_axis(pyplot, iris):
+    clf = _fit(*iris, early_stopping=True)
+    display = TrainingCurveDisplay.from_estimator(clf, name="sgd")
+    assert set(display.lines_) == {"training_loss", "validation_score"}
+    score = display.lines_["validation_score"]
+    assert score.axes is display.ax_score_
+    assert display.ax_score_ is not display.ax_
+    assert len(score.get_xdata()) == len(clf.validation_scores_)
+    np.testing.assert_allclose(score.get_ydata(), clf.validation_scores_)
+    assert display.ax_score_.get_ylabel() == "validation score"
+    labels = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert labels == ["sgd: training loss", "sgd: validation score"]
+
+
+def test_validation_loss_curve_on_loss_axis(pyplot, iris):
+    clf = _fit(*iris)
+    clf.validation_loss_curve_ = [v + 0.1 for v in clf.loss_curve_]
+    display = TrainingCurveDisplay.from_estimator(clf)
+    line = display.lines_["validation_loss"]
+    assert line.axes is display.ax_
+    np.testing.assert_allclose(line.get_ydata(), clf.validation_loss_curve_)
+
+
+def test_passing_ax_uses_it(pyplot, iris):
+    clf = _fit(*iris)
+    fig, ax = pyplot.subplots()
+    display = TrainingCurveDisplay.from_estimator(clf, ax=ax)
+    assert display.ax_ is ax
+    assert display.figure_ is fig
+    # A second curve on the same axes, e.g. to compare two models.
+    TrainingCurveDisplay([1.0, 0.5]).plot(ax, name="other")
+    assert len(ax.get_lines()) == 2
+
+
+def test_constructor_and_plot(pyplot):
+    display = TrainingCurveDisplay(
+        [1.0, 0.6, 0.4], validation_scores=[0.5, 0.7, 0.8], estimator_name="net"
+    )
+    assert display.plot() is display
+    assert set(display.lines_) == {"training_loss", "validation_score"}
+    assert display.lines_["training_loss"].get_label() == "net: training loss"
+
+
+def test_missing_matplotlib_raises_with_hint(monkeypatch, iris):
+    clf = _fit(*iris)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=re.escape(HINT)):
+        TrainingCurveDisplay.from_estimator(clf)
+    # The constructor itself does not need matplotlib.
+    TrainingCurveDisplay([1.0])
+
+
+def test_unfitted_estimator_raises():
+    with pytest.raises(NotFittedError):
+        TrainingCurveDisplay.from_estimator(BPClassifier())
