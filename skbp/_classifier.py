@@ -6,6 +6,7 @@ and the fitted attributes. The learning itself is in ``_network`` and
 ``_training``, which know nothing about scikit-learn.
 """
 
+import copy
 import math
 import warnings
 from numbers import Integral, Real
@@ -17,6 +18,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d, compute_sample_weight
 from sklearn.utils.metaestimators import available_if
@@ -48,6 +50,54 @@ def _stochastic_solver(estimator):
             f"'adam', not for solver={estimator.solver!r}."
         )
     return True
+
+
+#: Parameters with the same meaning in BPClassifier (key) and MLPClassifier (value);
+#: ``activation`` is translated separately and ``init`` has no MLP counterpart.
+_MLP_PARAMS = {
+    "solver": "solver",
+    "learning_rate": "learning_rate_init",
+    "learning_rate_schedule": "learning_rate",
+    "power_t": "power_t",
+    "alpha": "alpha",
+    "batch_size": "batch_size",
+    "max_iter": "max_iter",
+    "momentum": "momentum",
+    "nesterovs_momentum": "nesterovs_momentum",
+    "beta_1": "beta_1",
+    "beta_2": "beta_2",
+    "epsilon": "epsilon",
+    "tol": "tol",
+    "n_iter_no_change": "n_iter_no_change",
+    "early_stopping": "early_stopping",
+    "validation_fraction": "validation_fraction",
+    "shuffle": "shuffle",
+    "random_state": "random_state",
+    "verbose": "verbose",
+    "warm_start": "warm_start",
+    "max_fun": "max_fun",
+}
+
+#: Canonical skbp activation name -> MLPClassifier's name, for those it has.
+_TO_MLP_ACTIVATION = {
+    "sigmoid": "logistic",
+    "tanh": "tanh",
+    "relu": "relu",
+    "identity": "identity",
+}
+_FROM_MLP_ACTIVATION = {mlp: ours for ours, mlp in _TO_MLP_ACTIVATION.items()}
+
+
+def _binarizer_for(classes, multilabel):
+    """A fitted LabelBinarizer for ``classes`` (label indices when multilabel)."""
+    binarizer = LabelBinarizer()
+    if multilabel:
+        # An indicator matrix with one column per label (and 2 rows, so that a
+        # single label is still read as multilabel).
+        binarizer.fit(np.vstack([np.eye(len(classes), dtype=int)] * 2))
+    else:
+        binarizer.fit(classes)
+    return binarizer
 
 
 class BPClassifier(ClassifierMixin, BaseEstimator):
@@ -751,6 +801,11 @@ default='constant'
         return hasattr(self, "coefs_")
 
     def _logits(self, X):
+        X = self._predict_input(X)
+        return self._network.logits(self.coefs_, self.intercepts_, X)
+
+    def _predict_input(self, X):
+        """Check the model is fitted and validate ``X`` as every predictor does."""
         if not self.__sklearn_is_fitted__():
             check_is_fitted(self)  # raises NotFittedError with sklearn's message
         if not self._is_plain_valid_input(X):
@@ -764,7 +819,7 @@ default='constant'
             dtype = self.coefs_[0].dtype
             if X.dtype != dtype:
                 X = X.astype(dtype)
-        return self._network.logits(self.coefs_, self.intercepts_, X)
+        return X
 
     def _is_plain_valid_input(self, X):
         """True for input that ``validate_data`` would pass through unchanged.
@@ -858,3 +913,273 @@ default='constant'
         if self.out_activation_ == "softmax":
             return log_softmax(logits)
         return log_softmax(log_expit(logits))
+
+    # ------------------------------------------------------ beyond MLPClassifier
+
+    def hidden_activations(self, X, layer=-1):
+        """Output of a hidden layer, after its activation function.
+
+        Useful as learned features (e.g. for a linear model or a 2-D plot).
+        Deliberately not called ``transform``: that name would make scikit-learn
+        treat the classifier as a transformer too.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data, validated as in ``predict``.
+        layer : int, default=-1
+            Hidden layer to read, 0-based; negative values count from the last
+            hidden layer (``-1`` is the one just before the output layer).
+
+        Returns
+        -------
+        activations : ndarray of shape (n_samples, hidden_layer_sizes[layer])
+            ``f(a @ W + b)`` of that layer, in the model's dtype.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError
+            If the network has no hidden layer or ``layer`` is out of range.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skbp import BPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = BPClassifier(
+        ...     (8, 2), activation="tanh", solver="lbfgs", max_iter=1000, random_state=0
+        ... )
+        >>> clf = clf.fit(X, y)
+        >>> H = clf.hidden_activations(X)  # the last hidden layer
+        >>> H.shape, bool(abs(H).max() <= 1)  # tanh values
+        ((150, 2), True)
+        >>> clf.hidden_activations(X, layer=0).shape
+        (150, 8)
+        """
+        if not self.__sklearn_is_fitted__():
+            check_is_fitted(self)
+        n_hidden = len(self.coefs_) - 1
+        if n_hidden == 0:
+            raise ValueError(
+                "This model has no hidden layers (hidden_layer_sizes=() at fit "
+                "time), so there are no hidden activations to return."
+            )
+        if not isinstance(layer, Integral) or isinstance(layer, bool):
+            raise TypeError(f"layer must be an integer, got {layer!r}.")
+        if not -n_hidden <= layer < n_hidden:
+            raise ValueError(
+                f"layer={layer} is out of range for a network with {n_hidden} "
+                f"hidden layer(s); use 0 to {n_hidden - 1}, or -{n_hidden} to -1 "
+                "counting from the last hidden layer."
+            )
+        X = self._predict_input(X)
+        return self._network.logits(
+            self.coefs_, self.intercepts_, X, layer=int(layer) % n_hidden
+        )
+
+    @classmethod
+    def from_mlp(cls, mlp):
+        """Build a fitted BPClassifier from a fitted ``MLPClassifier``.
+
+        The parameters mirror the MLP's (``learning_rate_init`` becomes
+        ``learning_rate``, ``learning_rate`` becomes ``learning_rate_schedule``,
+        ``'logistic'`` becomes ``'sigmoid'``; ``init`` is ``'glorot_uniform'``,
+        MLPClassifier's scheme). ``hidden_layer_sizes`` is read off the fitted
+        weights. The weights are copied in their dtype, so ``predict_proba`` agrees
+        with the MLP's to rounding, and the model can continue training with
+        ``partial_fit`` or ``warm_start`` (with a fresh optimiser state: the MLP's
+        momentum or Adam moments are not carried over).
+
+        Parameters
+        ----------
+        mlp : sklearn.neural_network.MLPClassifier
+            A fitted classifier.
+
+        Returns
+        -------
+        clf : BPClassifier
+            A new, fitted estimator.
+
+        Raises
+        ------
+        NotFittedError
+            If ``mlp`` is not fitted.
+        TypeError
+            If ``mlp`` is not an ``MLPClassifier``.
+
+        Examples
+        --------
+        >>> from sklearn.neural_network import MLPClassifier
+        >>> mlp = MLPClassifier((5,), solver="lbfgs", random_state=0)
+        >>> mlp = mlp.fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+        >>> clf = BPClassifier.from_mlp(mlp)
+        >>> clf.activation, clf.hidden_layer_sizes, clf.predict([[0.0], [3.0]])
+        ('relu', (5,), array([0, 1]))
+        """
+        if not isinstance(mlp, MLPClassifier):
+            raise TypeError(
+                "from_mlp expects a fitted sklearn.neural_network.MLPClassifier, "
+                f"got {type(mlp).__name__}."
+            )
+        check_is_fitted(mlp)
+        coefs = [np.array(c) for c in mlp.coefs_]  # copies, dtype kept
+        intercepts = [np.array(b) for b in mlp.intercepts_]
+        hidden_sizes = tuple(int(c.shape[1]) for c in coefs[:-1])
+        params = {ours: getattr(mlp, theirs) for ours, theirs in _MLP_PARAMS.items()}
+        clf = cls(
+            hidden_layer_sizes=hidden_sizes,
+            activation=_FROM_MLP_ACTIVATION[mlp.activation],
+            init="glorot_uniform",
+            **params,
+        )
+        clf._validate_params()
+
+        if hasattr(mlp, "_label_binarizer"):
+            clf._label_binarizer = copy.deepcopy(mlp._label_binarizer)
+        else:
+            multilabel = mlp.out_activation_ == "logistic" and mlp.n_outputs_ > 1
+            clf._label_binarizer = _binarizer_for(mlp.classes_, multilabel)
+        clf.classes_ = np.array(mlp.classes_, copy=True)
+        clf.n_features_in_ = int(mlp.n_features_in_)
+        if hasattr(mlp, "feature_names_in_"):
+            clf.feature_names_in_ = np.array(mlp.feature_names_in_, copy=True)
+
+        layer_sizes = (clf.n_features_in_, *hidden_sizes, coefs[-1].shape[1])
+        activations = (_FROM_MLP_ACTIVATION[mlp.activation],) * len(hidden_sizes)
+        net = Network(layer_sizes, activations, mlp.out_activation_, "log_loss")
+        theta = net.layout.pack(coefs, intercepts, coefs[0].dtype)
+        clf._network = net
+        clf.coefs_, clf.intercepts_ = net.layout.views(theta)
+        net.clear_caches()
+        clf.n_layers_ = int(mlp.n_layers_)
+        clf.n_outputs_ = int(mlp.n_outputs_)
+        clf.out_activation_ = mlp.out_activation_
+
+        # Training history, in skbp's conventions (MLPClassifier leaves some of
+        # these None or unset depending on solver and early_stopping).
+        clf.loss_curve_ = [float(v) for v in getattr(mlp, "loss_curve_", None) or []]
+        if hasattr(mlp, "loss_"):
+            clf.loss_ = float(mlp.loss_)
+        best_loss = getattr(mlp, "best_loss_", None)
+        if best_loss is None:
+            best_loss = min(clf.loss_curve_, default=getattr(clf, "loss_", np.inf))
+        clf.best_loss_ = float(best_loss)
+        if clf.early_stopping:
+            clf.validation_scores_ = [
+                float(v) for v in getattr(mlp, "validation_scores_", None) or []
+            ]
+            best_score = getattr(mlp, "best_validation_score_", None)
+            clf.best_validation_score_ = float(
+                -np.inf if best_score is None else best_score
+            )
+        else:
+            clf.validation_scores_ = None
+            clf.best_validation_score_ = None
+        clf.n_iter_ = int(mlp.n_iter_)
+        clf.t_ = int(getattr(mlp, "t_", 0))
+
+        clf._monitor = StoppingMonitor(
+            float(clf.tol),
+            int(clf.n_iter_no_change),
+            best_loss=clf.best_loss_,
+            best_score=(clf.best_validation_score_ if clf.early_stopping else -np.inf),
+            no_improvement_count=int(getattr(mlp, "_no_improvement_count", 0)),
+        )
+        clf._optimizer_state = None
+        clf._rng = check_random_state(clf.random_state)
+        clf._diverged = False
+        return clf
+
+    def to_mlp(self):
+        """Build a fitted ``MLPClassifier`` with this model's weights.
+
+        The parameters are mirrored (the reverse of :meth:`from_mlp`) and the
+        fitted attributes are set so that the MLP's ``predict``,
+        ``predict_proba`` and ``score`` agree with this model's. ``init`` and
+        ``class_weight`` have no MLPClassifier counterpart and are dropped; the
+        optimiser state is not carried over.
+
+        Returns
+        -------
+        mlp : sklearn.neural_network.MLPClassifier
+            A new, fitted estimator; the weights are copies.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError
+            If the model was fitted with ``loss='squared_error'`` or with an
+            activation MLPClassifier lacks.
+
+        Examples
+        --------
+        >>> clf = BPClassifier((5,), solver="lbfgs", random_state=0)
+        >>> clf = clf.fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+        >>> mlp = clf.to_mlp()
+        >>> mlp.activation, mlp.predict([[0.0], [3.0]])
+        ('relu', array([0, 1]))
+        """
+        if not self.__sklearn_is_fitted__():
+            check_is_fitted(self)
+        net = self._network
+        if net.loss_name != "log_loss":
+            raise ValueError(
+                f"This model was trained with loss={net.loss_name!r}; "
+                "MLPClassifier only has the log-loss (its outputs are softmax or "
+                "logistic probabilities trained by cross-entropy), so the converted "
+                "model would not be the same model. Refit with loss='log_loss'."
+            )
+        names = set(net.activations)
+        if len(names) > 1:
+            raise ValueError(
+                f"This model uses different activations per hidden layer "
+                f"{net.activations}; MLPClassifier has a single activation for "
+                "all hidden layers."
+            )
+        if names:
+            (name,) = names
+            if name not in _TO_MLP_ACTIVATION:
+                raise ValueError(
+                    f"Activation {name!r} has no MLPClassifier equivalent; "
+                    "MLPClassifier supports only 'logistic' (skbp's 'sigmoid'), "
+                    "'tanh', 'relu' and 'identity'."
+                )
+            activation = _TO_MLP_ACTIVATION[name]
+        else:  # no hidden layer: the activation is never used
+            activation = "relu"
+
+        params = {theirs: getattr(self, ours) for ours, theirs in _MLP_PARAMS.items()}
+        hidden_sizes = tuple(int(c.shape[1]) for c in self.coefs_[:-1])
+        mlp = MLPClassifier(
+            hidden_layer_sizes=hidden_sizes, activation=activation, **params
+        )
+        mlp.coefs_ = [np.array(c) for c in self.coefs_]
+        mlp.intercepts_ = [np.array(b) for b in self.intercepts_]
+        mlp._best_coefs = [c.copy() for c in mlp.coefs_]
+        mlp._best_intercepts = [b.copy() for b in mlp.intercepts_]
+        mlp._label_binarizer = copy.deepcopy(self._label_binarizer)
+        mlp.classes_ = np.array(self.classes_, copy=True)
+        mlp.n_features_in_ = self.n_features_in_
+        if hasattr(self, "feature_names_in_"):
+            mlp.feature_names_in_ = np.array(self.feature_names_in_, copy=True)
+        mlp.n_layers_ = self.n_layers_
+        mlp.n_outputs_ = self.n_outputs_
+        mlp.out_activation_ = self.out_activation_
+        mlp.n_iter_ = self.n_iter_
+        mlp.t_ = self.t_
+        mlp.loss_ = float(self.loss_)
+        mlp.loss_curve_ = [float(v) for v in self.loss_curve_]
+        mlp._no_improvement_count = int(self._monitor.no_improvement_count)
+        if self.early_stopping:
+            # MLPClassifier's convention: best_loss_ is None with early stopping.
+            mlp.best_loss_ = None
+            mlp.validation_scores_ = list(self.validation_scores_ or [])
+            mlp.best_validation_score_ = self.best_validation_score_
+        else:
+            mlp.best_loss_ = float(self.best_loss_)
+            mlp.validation_scores_ = None
+            mlp.best_validation_score_ = None
+        return mlp

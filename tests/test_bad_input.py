@@ -292,7 +292,7 @@ def test_partial_fit_different_n_features_raises(binary_data):
         clf.partial_fit(X[:, :3], y)
 
 
-def test_warm_start_different_n_features_raises(binary_data):
+def test_warm_start_different_n_features_raises(binary_data, no_convergence_warning):
     X, y = binary_data
     clf = _small(warm_start=True).fit(X, y)
     with pytest.raises(ValueError, match="features"):
@@ -300,7 +300,9 @@ def test_warm_start_different_n_features_raises(binary_data):
 
 
 @pytest.mark.parametrize("new_sizes", [(5,), (4, 4), ()])
-def test_warm_start_changed_hidden_layer_sizes_raises(binary_data, new_sizes):
+def test_warm_start_changed_hidden_layer_sizes_raises(
+    binary_data, new_sizes, no_convergence_warning
+):
     X, y = binary_data
     clf = _small(warm_start=True).fit(X, y)
     clf.set_params(hidden_layer_sizes=new_sizes)
