@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from scipy.linalg.blas import get_blas_funcs
 
 from skbp._activations import ACTIVATIONS
-from skbp._losses import OUTPUT_LOSSES, OUTPUTS
+from skbp._losses import OUTPUT_LOSSES
 
 #: Rows per block when predicting on many samples (see ``Network.logits``).
 PREDICT_BLOCK = 2048
@@ -395,30 +395,6 @@ class Network:
             loss += 0.5 * alpha * float(weights @ weights) / weight
         return loss
 
-    def sgd_step_one(self, theta, x, y, weight, alpha, learning_rate):
-        """One online step of plain SGD, fused with backprop; returns the loss.
-
-        Equal to ``loss_and_grad`` on the single sample followed by
-        ``theta -= learning_rate * grad``; see ``online_sgd_step``.
-
-        Parameters
-        ----------
-        theta : ndarray of shape (layout.size,)
-            Parameters, updated in place.
-        x : ndarray of shape (n_features,)
-        y : ndarray of shape (n_outputs,)
-        weight : float
-            The sample's weight (> 0); it only scales the L2 term.
-        alpha : float
-        learning_rate : float
-
-        Returns
-        -------
-        loss : float
-            The loss at the parameters before the step.
-        """
-        return self.online_sgd_step(theta, alpha, learning_rate)(x, y, weight)
-
     def online_sgd_step(self, theta, alpha, learning_rate):
         """Build the fused online SGD step ``step(x, y, weight) -> loss``.
 
@@ -497,27 +473,3 @@ class Network:
             return loss
 
         return step
-
-    def loss_value(self, theta, X, Y, sample_weight=None, alpha=0.0):
-        """The loss of ``loss_and_grad`` without the gradient (for monitoring)."""
-        W, b = self.layout.views(theta)
-        logits = self.logits(W, b, X)
-        per_sample = self._loss_fn(logits, Y, np.empty_like(logits))
-        if sample_weight is None:
-            weight_sum = float(X.shape[0])
-            loss = float(per_sample.sum()) / weight_sum
-        else:
-            weight_sum = float(sample_weight.sum())
-            loss = float(per_sample @ sample_weight) / weight_sum
-        if alpha:
-            weights = theta[: self.layout.n_weights]
-            loss += 0.5 * alpha * float(weights @ weights) / weight_sum
-        return loss
-
-    def probabilities(self, logits):
-        """Output function applied to logits (softmax or logistic)."""
-        return OUTPUTS[self.output][0](logits)
-
-    def log_probabilities(self, logits):
-        """Log of the output function, computed from the logits."""
-        return OUTPUTS[self.output][1](logits)

@@ -16,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from skbp._activations import ACTIVATIONS, resolve_activation
+from skbp._losses import OUTPUT_LOSSES
 from skbp._network import Layout, Network
 
 ACTIVATION_NAMES = sorted(ACTIVATIONS)
@@ -181,14 +182,27 @@ def test_layout_pack_round_trip(dtype):
 
 
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)
-def test_loss_value_matches_loss_and_grad(activation):
+def test_prediction_forward_matches_training_loss(activation):
+    """``logits`` (prediction, in place) and ``loss_and_grad`` (training, into
+    work buffers) compute the same forward pass: the loss rebuilt from the
+    prediction logits equals the training loss."""
     for kind in KINDS:
         net, theta, X, Y, sample_weight = _problem(kind, activation, 0)
+        W, b = net.layout.views(theta)
+        logits = net.logits(W, b, X)
+        per_sample = OUTPUT_LOSSES[(net.loss_name, net.output)](
+            logits, Y, np.empty_like(logits)
+        )
+        weights_l2 = float(
+            theta[: net.layout.n_weights] @ theta[: net.layout.n_weights]
+        )
         for sw, alpha in [(None, 0.0), (sample_weight, 0.3)]:
+            w = np.ones(len(X)) if sw is None else sw
+            from_prediction = (per_sample @ w + 0.5 * alpha * weights_l2) / w.sum()
             grad = np.empty_like(theta)
             expected = net.loss_and_grad(theta, X, Y, sw, alpha, grad)
             assert_allclose(
-                net.loss_value(theta, X, Y, sw, alpha),
+                from_prediction,
                 expected,
                 rtol=1e-13,
                 err_msg=f"{kind}, weighted={sw is not None}, alpha={alpha}",
@@ -417,7 +431,7 @@ def test_sgd_step_one_equals_gradient_step(
     expected_loss = net.loss_and_grad_one(expected, x, y, 2.0, alpha, grad)
     expected -= dtype(0.1) * grad
     fused = theta.copy()
-    fused_loss = net.sgd_step_one(fused, x, y, 2.0, alpha, 0.1)
+    fused_loss = net.online_sgd_step(fused, alpha, 0.1)(x, y, 2.0)
     assert fused.dtype == dtype
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     assert fused_loss == pytest.approx(expected_loss, rel=rtol)
