@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-quick bench-defaults clean
+.PHONY: demo test test-oldest lint bench bench-quick bench-defaults clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ test: $(VENV)/.installed-test lint
 
 # Speed against MLPClassifier (issue #3); writes docs/performance.rst.
 # ARGS="--threads default" uses the machine's BLAS threads instead of 1.
+# The oldest scikit-learn that pyproject.toml admits, in a venv of its own.
+OLDEST := .venv-oldest
+test-oldest:
+	$(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip
+	$(OLDEST)/bin/python -m pip install --quiet "scikit-learn==1.6.1" -e ".[tests,plot,bench]"
+	$(OLDEST)/bin/python -m pytest -q $(PYTEST_ARGS)
+
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_speed.py $(ARGS)
 
@@ -41,4 +49,4 @@ bench-defaults: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_defaults.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(OLDEST) build *.egg-info .pytest_cache .ruff_cache
