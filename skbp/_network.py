@@ -363,15 +363,10 @@ class Network:
         ws = self._workspace(0, theta.dtype)  # 0 rows: the 1-D buffers
         W, b = self.layout.views(theta)
         gW, gb = self.layout.views(grad)
-        a = x
-        last = self.layout.n_layers - 1
-        for i in range(last + 1):
-            z = np.matmul(a, W[i], out=ws.z[i])
-            z += b[i]
-            if i < last:
-                a = self._hidden[i].forward(z, ws.a[i])
+        logits = self._forward(W, b, x, ws)  # the batch forward works on 1-D too
         delta = ws.a[-1]
-        loss = float(self._loss_fn(ws.z[-1], y, delta))
+        loss = float(self._loss_fn(logits, y, delta))
+        last = self.layout.n_layers - 1
         penalty = alpha / weight
         ger = _blas("ger", theta.dtype)
         for i in range(last, -1, -1):
