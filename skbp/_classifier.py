@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score
+from sklearn.metrics import accuracy_score, check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import LabelBinarizer
@@ -218,6 +218,12 @@ default='constant'
     max_fun : int, default=15000
         Maximum number of loss evaluations of ``'lbfgs'``.
 
+    scoring : str, callable or None, default=None
+        What the validation set is scored by after each epoch, and so what
+        early stopping monitors: None for accuracy, ``'loss'`` for the validation
+        loss (its negative, so that higher is better), or any scikit-learn
+        scorer name or callable ``scorer(estimator, X, y)``.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -243,9 +249,13 @@ default='constant'
     loss_curve_ : list of float
         Training loss of every epoch (L-BFGS: every iteration).
     validation_scores_ : list of float or None
-        Validation accuracy of every epoch with ``early_stopping``, else None.
+        Validation score (see ``scoring``) of every epoch, with
+        ``early_stopping`` or an ``X_val``; else None.
+    validation_loss_curve_ : list of float or None
+        Validation loss (the training loss's data term, without L2) of every
+        epoch, with ``early_stopping`` or an ``X_val``; else None.
     best_validation_score_ : float or None
-        Best validation accuracy with ``early_stopping``, else None.
+        Best of ``validation_scores_``, or None.
     n_iter_ : int
         Epochs (L-BFGS: iterations) run by the last call.
     t_ : int
@@ -313,6 +323,7 @@ default='constant'
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "init": [StrOptions(set(INITS))],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "scoring": [None, str, callable],
     }
 
     def __init__(
@@ -344,6 +355,7 @@ default='constant'
         class_weight=None,
         init="auto",
         max_fun=15000,
+        scoring=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -371,6 +383,7 @@ default='constant'
         self.class_weight = class_weight
         self.init = init
         self.max_fun = max_fun
+        self.scoring = scoring
 
     def _validate_params(self):
         # A string here is almost always MLPClassifier's schedule name; say where it
@@ -393,7 +406,16 @@ default='constant'
     # ------------------------------------------------------------------ fitting
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the network to ``X`` and ``y``.
 
         Parameters
@@ -404,13 +426,34 @@ default='constant'
             Class labels, or a binary indicator matrix for multilabel targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+default=None
+            A validation set of your own (the convention of scikit-learn's
+            HistGradientBoosting). It is scored after every epoch
+            (``validation_scores_``, ``validation_loss_curve_``); with
+            ``early_stopping=True`` it replaces the ``validation_fraction``
+            split. Stochastic solvers only.
+        y_val : array-like of shape (n_val,) or (n_val, n_labels), default=None
+            Labels of ``X_val``; required with it.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples.
 
         Returns
         -------
         self : BPClassifier
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        validation = None
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("X_val and y_val must be given together.")
+            if self.solver == "lbfgs":
+                raise ValueError(
+                    "X_val is scored after every epoch of the stochastic solvers; "
+                    "solver='lbfgs' has no epochs. Use solver='sgd' or 'adam'."
+                )
+            validation = (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight, incremental=False, validation=validation)
 
     @available_if(_stochastic_solver)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -437,7 +480,7 @@ default='constant'
             )
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None, validation=None):
         first_call = not hasattr(self, "coefs_") or not (incremental or self.warm_start)
         hidden_sizes = self._hidden_sizes()
         activations = self._resolve_activations(len(hidden_sizes))
@@ -488,19 +531,27 @@ default='constant'
             )
         else:
             history = self._fit_stochastic(
-                net, theta, X, y, Y, sample_weight, incremental
+                net, theta, X, y, Y, sample_weight, incremental, validation
             )
         net.clear_caches()
         self._store(net, theta, history)
         self._warn_if_unfinished(history, incremental)
         return self
 
-    def _fit_stochastic(self, net, theta, X, y, Y, sample_weight, incremental):
+    def _fit_stochastic(
+        self, net, theta, X, y, Y, sample_weight, incremental, validation
+    ):
         validation_score = None
-        if self.early_stopping:
-            X, Y, sample_weight, validation_score = self._split_validation(
-                X, y, Y, sample_weight, net
+        self._validation_losses = []
+        if validation is not None:
+            validation_score = self._validation_scorer(
+                net, *self._validate_validation_set(*validation, X.dtype)
             )
+        elif self.early_stopping:
+            X, Y, sample_weight, held_out = self._split_validation(
+                X, y, Y, sample_weight
+            )
+            validation_score = self._validation_scorer(net, *held_out)
         n_samples = X.shape[0]
         batch_size = (
             min(200, n_samples) if self.batch_size == "auto" else self.batch_size
@@ -527,6 +578,7 @@ default='constant'
             rng=self._rng,
             monitor=self._monitor,
             validation_score=validation_score,
+            stop_on_validation=self.early_stopping,
             verbose=bool(self.verbose),
             samples_seen=self.t_,
         )
@@ -562,8 +614,8 @@ default='constant'
                 pass
         return optimizer
 
-    def _split_validation(self, X, y, Y, sample_weight, net):
-        """Hold out ``validation_fraction`` of the data and build its scorer."""
+    def _split_validation(self, X, y, Y, sample_weight):
+        """Hold out ``validation_fraction`` of the data for early stopping."""
         multilabel = self._label_binarizer.y_type_.startswith("multilabel")
         stratify = None if multilabel else y
         arrays = [X, y, Y] if sample_weight is None else [X, y, Y, sample_weight]
@@ -580,15 +632,52 @@ default='constant'
                 f"The validation set has {X_val.shape[0]} sample(s); increase "
                 "validation_fraction or use more data for early_stopping=True."
             )
+        return X_train, Y_train, sw_train, (X_val, y_val, sw_val)
 
-        def validation_score(theta):
+    def _validate_validation_set(self, X_val, y_val, sample_weight_val, dtype):
+        """Check a user's validation set like the training data."""
+        X_val, y_val = validate_data(
+            self,
+            X_val,
+            y_val,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+            reset=False,
+        )
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        self._check_labels(y_val, None, incremental=False)
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(
+                sample_weight_val, X_val, dtype=dtype, ensure_non_negative=True
+            )
+        return X_val.astype(dtype, copy=False), y_val, sample_weight_val
+
+    def _validation_scorer(self, net, X_val, y_val, sw_val):
+        """``score(theta)`` for the trainer; records the validation loss too."""
+        Y_val = self._label_binarizer.transform(y_val).astype(bool)
+        scorer = None
+        if self.scoring not in (None, "loss"):
+            scorer = check_scoring(self, scoring=self.scoring)
+
+        def score(theta):
             W, b = net.layout.views(theta)
             logits = net.logits(W, b, X_val)
-            return accuracy_score(
-                y_val, self._labels_from_logits(logits), sample_weight=sw_val
-            )
+            loss = net.data_loss(logits, Y_val, sw_val)
+            self._validation_losses.append(loss)
+            if self.scoring is None:
+                labels = self._labels_from_logits(logits)
+                return accuracy_score(y_val, labels, sample_weight=sw_val)
+            if self.scoring == "loss":
+                return -loss
+            # A scikit-learn scorer calls predict/predict_proba: point the
+            # fitted attributes at the weights being trained.
+            self.coefs_, self.intercepts_ = W, b
+            kwargs = {} if sw_val is None else {"sample_weight": sw_val}
+            return scorer(self, X_val, y_val, **kwargs)
 
-        return X_train, Y_train, sw_train, validation_score
+        return score
 
     # --------------------------------------------------------- fit: components
 
@@ -729,6 +818,7 @@ default='constant'
     def _reset_history(self):
         self.loss_curve_ = []
         self.validation_scores_ = [] if self.early_stopping else None
+        self.validation_loss_curve_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
         self.t_ = 0
         self._monitor = StoppingMonitor(float(self.tol), int(self.n_iter_no_change))
@@ -764,8 +854,11 @@ default='constant'
             self.best_loss_ = min(self.loss_curve_, default=self.loss_)
         else:
             self.best_loss_ = self._monitor.best_loss
-        if self.early_stopping and history.validation_scores:
+        if history.validation_scores:
+            if self.validation_scores_ is None:  # a first X_val on a warm start
+                self.validation_scores_, self.validation_loss_curve_ = [], []
             self.validation_scores_.extend(history.validation_scores)
+            self.validation_loss_curve_.extend(self._validation_losses)
             self.best_validation_score_ = max(self.validation_scores_)
         if self._optimizer_state is not None:
             self._optimizer_state["solver"] = self.solver

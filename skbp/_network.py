@@ -351,6 +351,24 @@ class Network:
             loss += 0.5 * alpha * float(weights @ weights) / weight_sum
         return loss
 
+    def data_loss(self, logits, Y, sample_weight=None):
+        """Weighted mean per-sample loss of given logits (no L2 term).
+
+        Parameters
+        ----------
+        logits : ndarray of shape (n_samples, n_outputs)
+        Y : ndarray of shape (n_samples, n_outputs)
+        sample_weight : ndarray of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        per_sample = self._loss_fn(logits, Y, np.empty_like(logits))
+        if sample_weight is None:
+            return float(per_sample.mean())
+        return float(per_sample @ sample_weight) / float(sample_weight.sum())
+
     def loss_and_grad_one(self, theta, x, y, weight, alpha, grad):
         """``loss_and_grad`` for one sample, on 1-D vectors: online backprop.
 

@@ -269,6 +269,7 @@ def fit_stochastic(
     rng,
     monitor,
     validation_score=None,
+    stop_on_validation=True,
     verbose=False,
     samples_seen=0,
 ):
@@ -291,8 +292,11 @@ def fit_stochastic(
     monitor : StoppingMonitor
         Carries the plateau state across calls (``partial_fit``, ``warm_start``).
     validation_score : callable, optional
-        ``validation_score(theta) -> float``; when given, training monitors it and
-        ends with the parameters of the best-scoring epoch.
+        ``validation_score(theta) -> float``, called after every epoch and
+        recorded in ``History.validation_scores``.
+    stop_on_validation : bool
+        With ``validation_score``: stop on its plateau (instead of the training
+        loss's) and end with the parameters of the best-scoring epoch.
     verbose : bool
         Print one line per epoch.
     samples_seen : int
@@ -348,7 +352,7 @@ def fit_stochastic(
         score = None if validation_score is None else float(validation_score(theta))
         if score is not None:
             history.validation_scores.append(score)
-        plateau, is_best = monitor.update(loss, score)
+        plateau, is_best = monitor.update(loss, score if stop_on_validation else None)
         if is_best:
             if best_theta is None:
                 best_theta = theta.copy()

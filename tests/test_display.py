@@ -53,7 +53,13 @@ def test_from_estimator_draws_training_loss(pyplot, iris):
 def test_early_stopping_adds_validation_score_on_twin_axis(pyplot, iris):
     clf = _fit(*iris, early_stopping=True)
     display = TrainingCurveDisplay.from_estimator(clf, name="sgd")
-    assert set(display.lines_) == {"training_loss", "validation_score"}
+    # Early stopping records the validation loss too, drawn on the loss axis.
+    assert set(display.lines_) == {
+        "training_loss",
+        "validation_loss",
+        "validation_score",
+    }
+    assert display.lines_["validation_loss"].axes is display.ax_
     score = display.lines_["validation_score"]
     assert score.axes is display.ax_score_
     assert display.ax_score_ is not display.ax_
@@ -61,7 +67,11 @@ def test_early_stopping_adds_validation_score_on_twin_axis(pyplot, iris):
     np.testing.assert_allclose(score.get_ydata(), clf.validation_scores_)
     assert display.ax_score_.get_ylabel() == "validation score"
     labels = [t.get_text() for t in display.ax_.get_legend().get_texts()]
-    assert labels == ["sgd: training loss", "sgd: validation score"]
+    assert labels == [
+        "sgd: training loss",
+        "sgd: validation loss",
+        "sgd: validation score",
+    ]
 
 
 def test_validation_loss_curve_on_loss_axis(pyplot, iris):
