@@ -224,6 +224,12 @@ default='constant'
         loss (its negative, so that higher is better), or any scikit-learn
         scorer name or callable ``scorer(estimator, X, y)``.
 
+    dropout : float or tuple of float, default=0.0
+        Inverted dropout: during training, each hidden unit's output is set to 0
+        with this probability (one value, or one per hidden layer) and the kept
+        ones are scaled by ``1 / (1 - p)``; prediction uses every unit. Masks
+        are drawn from ``random_state``. Stochastic solvers only.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -324,6 +330,7 @@ default='constant'
         "init": [StrOptions(set(INITS))],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "scoring": [None, str, callable],
+        "dropout": [Interval(Real, 0, 1, closed="left"), tuple, list],
     }
 
     def __init__(
@@ -356,6 +363,7 @@ default='constant'
         init="auto",
         max_fun=15000,
         scoring=None,
+        dropout=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -384,6 +392,7 @@ default='constant'
         self.init = init
         self.max_fun = max_fun
         self.scoring = scoring
+        self.dropout = dropout
 
     def _validate_params(self):
         # A string here is almost always MLPClassifier's schedule name; say where it
@@ -484,6 +493,12 @@ default=None
         first_call = not hasattr(self, "coefs_") or not (incremental or self.warm_start)
         hidden_sizes = self._hidden_sizes()
         activations = self._resolve_activations(len(hidden_sizes))
+        dropout_rates = self._dropout_rates(len(hidden_sizes))
+        if self.solver == "lbfgs" and any(dropout_rates):
+            raise ValueError(
+                "dropout makes every loss evaluation random, and L-BFGS needs a "
+                "deterministic loss; use solver='sgd' or 'adam' with dropout."
+            )
         X, y = self._validate_input(X, y, reset=first_call)
         if first_call:
             self._fit_labels(y, classes if incremental else None)
@@ -531,7 +546,15 @@ default=None
             )
         else:
             history = self._fit_stochastic(
-                net, theta, X, y, Y, sample_weight, incremental, validation
+                net,
+                theta,
+                X,
+                y,
+                Y,
+                sample_weight,
+                incremental,
+                validation,
+                dropout_rates,
             )
         net.clear_caches()
         self._store(net, theta, history)
@@ -539,7 +562,16 @@ default=None
         return self
 
     def _fit_stochastic(
-        self, net, theta, X, y, Y, sample_weight, incremental, validation
+        self,
+        net,
+        theta,
+        X,
+        y,
+        Y,
+        sample_weight,
+        incremental,
+        validation,
+        dropout_rates,
     ):
         validation_score = None
         self._validation_losses = []
@@ -581,6 +613,7 @@ default=None
             stop_on_validation=self.early_stopping,
             verbose=bool(self.verbose),
             samples_seen=self.t_,
+            dropout_rates=dropout_rates,
         )
         self._optimizer_state = optimizer.state()
         return history
@@ -680,6 +713,25 @@ default=None
         return score
 
     # --------------------------------------------------------- fit: components
+
+    def _dropout_rates(self, n_hidden):
+        """``dropout`` as one rate per hidden layer, checked."""
+        if isinstance(self.dropout, Real):
+            rates = (float(self.dropout),) * n_hidden
+        else:
+            rates = tuple(self.dropout)
+            if len(rates) != n_hidden:
+                raise ValueError(
+                    f"dropout has {len(rates)} entries but there are {n_hidden} "
+                    "hidden layers; give one rate per hidden layer or a single "
+                    "number."
+                )
+        for rate in rates:
+            if not isinstance(rate, Real) or not 0.0 <= rate < 1.0:
+                raise ValueError(
+                    f"dropout rates must be numbers in [0, 1), got {self.dropout!r}."
+                )
+        return tuple(float(rate) for rate in rates)
 
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes

@@ -275,17 +275,30 @@ class Network:
                 return a
         return a
 
-    def _forward(self, W, b, X, ws):
-        """Forward pass into the workspace; returns the logits ``ws.z[-1]``."""
+    def _forward(self, W, b, X, ws, dropout_masks=None):
+        """Forward pass into the workspace; returns the logits ``ws.z[-1]``.
+
+        With ``dropout_masks`` (one array of 0 or ``1 / (1 - p)`` per hidden
+        layer: inverted dropout), each hidden activation is multiplied by its
+        mask. The derivative must then be taken before masking, so it is computed
+        here, times the mask (``d(m * f(z))/dz = m * f'(z)``), into the
+        pre-activation buffer, which the backward pass reads instead.
+        """
         a = X
         for i in range(self.layout.n_layers):
             z = _matmul(a, W[i], ws.z[i])
             z += b[i]
             if i < self.layout.n_layers - 1:
                 a = self._hidden[i].forward(z, ws.a[i])
+                if dropout_masks is not None:
+                    slope = self._hidden[i].derivative(z, a, z)
+                    slope *= dropout_masks[i]
+                    a *= dropout_masks[i]
         return ws.z[-1]
 
-    def loss_and_grad(self, theta, X, Y, sample_weight, alpha, grad):
+    def loss_and_grad(
+        self, theta, X, Y, sample_weight, alpha, grad, dropout_masks=None
+    ):
         """Loss and its gradient with respect to every parameter.
 
         The loss is the weighted mean over samples of the per-sample loss, plus
@@ -304,19 +317,24 @@ class Network:
             L2 penalty.
         grad : ndarray of shape (layout.size,)
             Written with the gradient.
+        dropout_masks : list of ndarray, optional
+            One ``(n_samples, n_units)`` array per hidden layer with entries 0
+            (dropped) or ``1 / (1 - p)`` (kept), see ``dropout_masks``. Fixed
+            masks make the loss a deterministic function of ``theta``, which is
+            what the gradient checks use.
 
         Returns
         -------
         loss : float
         """
         n_samples = X.shape[0]
-        if n_samples == 1 and isinstance(X, np.ndarray):
+        if n_samples == 1 and isinstance(X, np.ndarray) and dropout_masks is None:
             weight = 1.0 if sample_weight is None else float(sample_weight[0])
             return self.loss_and_grad_one(theta, X[0], Y[0], weight, alpha, grad)
         ws = self._workspace(n_samples, theta.dtype)
         W, b = self.layout.views(theta)
         gW, gb = self.layout.views(grad)
-        logits = self._forward(W, b, X, ws)
+        logits = self._forward(W, b, X, ws, dropout_masks)
 
         # The output delta overwrites the last activation buffer (unused so far).
         delta = ws.a[-1]
@@ -338,10 +356,13 @@ class Network:
             # Column sums as a matrix-vector product: faster than add.reduce.
             np.matmul(ws.ones, delta, out=gb[i])
             if i > 0:
-                # f'(z[i-1]) goes into the z buffer, which is no longer needed.
-                slope = self._hidden[i - 1].derivative(
-                    ws.z[i - 1], ws.a[i - 1], ws.z[i - 1]
-                )
+                if dropout_masks is None:
+                    # f'(z[i-1]) goes into the z buffer, no longer needed.
+                    slope = self._hidden[i - 1].derivative(
+                        ws.z[i - 1], ws.a[i - 1], ws.z[i - 1]
+                    )
+                else:  # mask * f'(z[i-1]), computed by the forward pass
+                    slope = ws.z[i - 1]
                 delta_in = np.matmul(delta, W[i].T, out=ws.a[i - 1])
                 delta_in *= slope
                 delta = delta_in
@@ -350,6 +371,30 @@ class Network:
             weights = theta[: self.layout.n_weights]
             loss += 0.5 * alpha * float(weights @ weights) / weight_sum
         return loss
+
+    def dropout_masks(self, rates, n_rows, dtype, rng):
+        """Draw inverted-dropout masks for one batch.
+
+        Parameters
+        ----------
+        rates : sequence of float
+            Drop probability ``p`` of each hidden layer, in [0, 1).
+        n_rows : int
+        dtype : numpy dtype
+        rng : numpy.random.RandomState
+
+        Returns
+        -------
+        list of ndarray
+            Per hidden layer, ``(n_rows, n_units)`` entries equal to 0 with
+            probability ``p`` and ``1 / (1 - p)`` otherwise, so that activations
+            keep their expected value and prediction needs no rescaling.
+        """
+        masks = []
+        for rate, n_units in zip(rates, self.layout.layer_sizes[1:-1]):
+            keep = rng.random_sample((n_rows, n_units)) >= rate
+            masks.append(keep.astype(dtype) * (1.0 / (1.0 - rate)))
+        return masks
 
     def data_loss(self, logits, Y, sample_weight=None):
         """Weighted mean per-sample loss of given logits (no L2 term).

@@ -167,6 +167,8 @@ def run_epoch(
     batch_size,
     order,
     gatherer,
+    dropout_rates=None,
+    rng=None,
 ):
     """One pass over the training data in minibatches; return the mean loss.
 
@@ -185,6 +187,10 @@ def run_epoch(
         Row order for this epoch (None: the stored order, no copies).
     gatherer : _BatchGatherer
         Used when ``order`` is given.
+    dropout_rates : sequence of float, optional
+        Drop probability of each hidden layer; masks are drawn from ``rng``.
+    rng : numpy.random.RandomState, optional
+        Needed with ``dropout_rates``.
 
     Returns
     -------
@@ -193,7 +199,7 @@ def run_epoch(
     first_loss : float
         Loss of the first batch before its update: the loss at the starting point.
     """
-    if batch_size == 1 and isinstance(X, np.ndarray):
+    if batch_size == 1 and isinstance(X, np.ndarray) and dropout_rates is None:
         return _run_online_epoch(
             net,
             theta,
@@ -219,7 +225,10 @@ def run_epoch(
         if batch_weight == 0.0:
             # Every sample in this batch has zero weight: it carries no gradient.
             continue
-        loss = net.loss_and_grad(theta, X_b, Y_b, sw_b, alpha, grad)
+        masks = None
+        if dropout_rates is not None:
+            masks = net.dropout_masks(dropout_rates, X_b.shape[0], theta.dtype, rng)
+        loss = net.loss_and_grad(theta, X_b, Y_b, sw_b, alpha, grad, masks)
         optimizer.step(theta, grad)
         epoch_loss.add(loss, batch_weight)
     return epoch_loss.result()
@@ -272,6 +281,7 @@ def fit_stochastic(
     stop_on_validation=True,
     verbose=False,
     samples_seen=0,
+    dropout_rates=None,
 ):
     """Train with minibatch SGD or Adam for up to ``max_iter`` epochs.
 
@@ -301,6 +311,9 @@ def fit_stochastic(
         Print one line per epoch.
     samples_seen : int
         Samples processed by earlier calls (for the ``invscaling`` schedule).
+    dropout_rates : sequence of float, optional
+        Inverted dropout on the hidden layers during training, masks drawn from
+        ``rng``; None (or all zeros) for none.
 
     Returns
     -------
@@ -313,6 +326,8 @@ def fit_stochastic(
     best_theta = None
     gatherer = _BatchGatherer(X, Y, sample_weight, batch_size) if shuffle else None
     divergence_limit = None
+    if dropout_rates is not None and not any(dropout_rates):
+        dropout_rates = None
 
     for _ in range(max_iter):
         started = time.perf_counter()
@@ -332,6 +347,8 @@ def fit_stochastic(
                 batch_size=batch_size,
                 order=order,
                 gatherer=gatherer,
+                dropout_rates=dropout_rates,
+                rng=rng,
             )
         if divergence_limit is None:
             divergence_limit = DIVERGENCE_FACTOR * max(first_loss, 1.0)
