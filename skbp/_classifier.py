@@ -451,6 +451,18 @@ default=None
         -------
         self : BPClassifier
             The fitted estimator.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skbp import BPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> X = (X - X.mean(axis=0)) / X.std(axis=0)
+        >>> X_val, y_val = X[::5], y[::5]
+        >>> clf = BPClassifier(max_iter=300, random_state=0)
+        >>> clf = clf.fit(X, y, X_val=X_val, y_val=y_val)
+        >>> len(clf.validation_scores_) == clf.n_iter_
+        True
         """
         validation = None
         if X_val is not None or y_val is not None:
@@ -481,6 +493,18 @@ default=None
         Returns
         -------
         self : BPClassifier
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from skbp import BPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = BPClassifier(random_state=0)
+        >>> for chunk in np.array_split(np.random.RandomState(0).permutation(150), 3):
+        ...     clf = clf.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+        >>> clf.n_iter_, clf.t_
+        (1, 150)
         """
         if self.early_stopping:
             raise ValueError(
@@ -1006,6 +1030,15 @@ default=None
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Predicted labels (an indicator matrix for multilabel targets).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skbp import BPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = BPClassifier(solver="lbfgs", random_state=0).fit(X, y)
+        >>> clf.predict(X[[0, 50, 100]])
+        array([0, 1, 2])
         """
         return self._labels_from_logits(self._logits(X))
 
@@ -1021,6 +1054,15 @@ default=None
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class (each label for multilabel targets), in the
             order of ``classes_``; rows sum to 1 except for multilabel targets.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skbp import BPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = BPClassifier(solver="lbfgs", random_state=0).fit(X, y)
+        >>> clf.predict_proba(X[:2]).sum(axis=1)
+        array([1., 1.])
         """
         logits = self._logits(X)
         if self._label_binarizer.y_type_.startswith("multilabel"):
@@ -1049,6 +1091,16 @@ default=None
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
             Finite even where ``predict_proba`` rounds to 0.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skbp import BPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = BPClassifier(solver="lbfgs", random_state=0).fit(X, y)
+        >>> import numpy as np
+        >>> bool(np.isfinite(clf.predict_log_proba(X)).all())
+        True
         """
         logits = self._logits(X)
         if self._label_binarizer.y_type_.startswith("multilabel"):
