@@ -693,17 +693,7 @@ default=None
 
     def _validate_validation_set(self, X_val, y_val, sample_weight_val, dtype):
         """Check a user's validation set like the training data."""
-        X_val, y_val = validate_data(
-            self,
-            X_val,
-            y_val,
-            accept_sparse=["csr", "csc"],
-            dtype=(np.float64, np.float32),
-            multi_output=True,
-            reset=False,
-        )
-        if y_val.ndim == 2 and y_val.shape[1] == 1:
-            y_val = column_or_1d(y_val, warn=True)
+        X_val, y_val = self._validate_input(X_val, y_val, reset=False)
         self._check_labels(y_val, None, incremental=False)
         if sample_weight_val is not None:
             sample_weight_val = _check_sample_weight(

@@ -117,6 +117,15 @@ def _weight_gradient(a, delta, out, W, penalty):
     return out
 
 
+def _weighted_mean(per_sample, sample_weight):
+    """``(weighted mean of per_sample, sum of the weights)``; None means all 1."""
+    if sample_weight is None:
+        weight_sum = float(per_sample.shape[0])
+        return float(per_sample.sum()) / weight_sum, weight_sum
+    weight_sum = float(sample_weight.sum())
+    return float(per_sample @ sample_weight) / weight_sum, weight_sum
+
+
 _BLAS = {}
 
 
@@ -338,14 +347,12 @@ class Network:
 
         # The output delta overwrites the last activation buffer (unused so far).
         delta = ws.a[-1]
-        per_sample = self._loss_fn(logits, Y, delta)
+        loss, weight_sum = _weighted_mean(
+            self._loss_fn(logits, Y, delta), sample_weight
+        )
         if sample_weight is None:
-            weight_sum = float(n_samples)
-            loss = float(per_sample.sum()) / weight_sum
             delta *= 1.0 / weight_sum
         else:
-            weight_sum = float(sample_weight.sum())
-            loss = float(per_sample @ sample_weight) / weight_sum
             # (n_samples, 1) so each row of delta is scaled by its own weight.
             delta *= (sample_weight / weight_sum)[:, None]
 
@@ -410,9 +417,7 @@ class Network:
         float
         """
         per_sample = self._loss_fn(logits, Y, np.empty_like(logits))
-        if sample_weight is None:
-            return float(per_sample.mean())
-        return float(per_sample @ sample_weight) / float(sample_weight.sum())
+        return _weighted_mean(per_sample, sample_weight)[0]
 
     def loss_and_grad_one(self, theta, x, y, weight, alpha, grad):
         """``loss_and_grad`` for one sample, on 1-D vectors: online backprop.
