@@ -26,6 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skbp._activations import ACTIVATIONS, ALIASES, resolve_activation
+from skbp._callbacks import CallbackHooks, CallbackSupport, has_callbacks
 from skbp._compat import (
     Interval,
     InvalidParameterError,
@@ -100,7 +101,7 @@ def _binarizer_for(classes, multilabel):
     return binarizer
 
 
-class BPClassifier(ClassifierMixin, BaseEstimator):
+class BPClassifier(CallbackSupport, ClassifierMixin, BaseEstimator):
     # ClassifierMixin goes on the left so that its tags and score take precedence.
     """Multilayer perceptron classifier trained by backpropagation written in numpy.
 
@@ -524,6 +525,19 @@ default=None
                 "deterministic loss; use solver='sgd' or 'adam' with dropout."
             )
         X, y = self._validate_input(X, y, reset=first_call)
+        # One task for this fit, with a subtask per epoch (L-BFGS iteration).
+        callback_context = self._init_callback_context(
+            max_subtasks=1 if incremental else self.max_iter
+        )
+        callback_data = {
+            "X": X,
+            "y": y,
+            "metadata": None
+            if sample_weight is None
+            else {"sample_weight": sample_weight},
+        }
+        if callback_context is not None:
+            callback_context.call_on_fit_task_begin(estimator=self, **callback_data)
         if first_call:
             self._fit_labels(y, classes if incremental else None)
         else:
@@ -553,6 +567,15 @@ default=None
         self.n_layers_ = len(layer_sizes)
         self.out_activation_ = output
 
+        hooks = None
+        if callback_context is not None and has_callbacks(self):
+            hooks = CallbackHooks(
+                self,
+                callback_context,
+                **callback_data,
+                fitted_attributes=self._fitted_attributes,
+                task_name="iteration" if self.solver == "lbfgs" else "epoch",
+            )
         if sp.issparse(X):
             X = X.tocsr()  # row slicing for minibatches
         if self.solver == "lbfgs":
@@ -567,6 +590,7 @@ default=None
                 max_fun=self.max_fun,
                 tol=float(self.tol),
                 verbose=bool(self.verbose),
+                hooks=hooks,
             )
         else:
             history = self._fit_stochastic(
@@ -579,11 +603,22 @@ default=None
                 incremental,
                 validation,
                 dropout_rates,
+                hooks,
             )
         net.clear_caches()
         self._store(net, theta, history)
         self._warn_if_unfinished(history, incremental)
+        if callback_context is not None:
+            # An empty dict: the fitted estimator is this one, as it now stands.
+            callback_context.call_on_fit_task_end(
+                estimator=self, reconstruction_attributes={}, **callback_data
+            )
         return self
+
+    def _fitted_attributes(self, theta):
+        """What a copy of this estimator needs to predict with ``theta``."""
+        coefs, intercepts = self._network.layout.views(theta)
+        return {"coefs_": coefs, "intercepts_": intercepts}
 
     def _fit_stochastic(
         self,
@@ -596,6 +631,7 @@ default=None
         incremental,
         validation,
         dropout_rates,
+        hooks,
     ):
         validation_score = None
         self._validation_losses = []
@@ -638,6 +674,7 @@ default=None
             verbose=bool(self.verbose),
             samples_seen=self.t_,
             dropout_rates=dropout_rates,
+            hooks=hooks,
         )
         self._optimizer_state = optimizer.state()
         return history
@@ -938,7 +975,7 @@ default=None
             )
             warnings.warn(message, ConvergenceWarning)
             return
-        if incremental or history.converged:
+        if incremental or history.converged or history.stopped_by_hook:
             return
         if self.solver == "lbfgs":
             warnings.warn(

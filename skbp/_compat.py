@@ -11,7 +11,13 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import _check_sample_weight
 
+try:  # scikit-learn >= 1.9; its fit hooks are the private _init_callback_context
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # scikit-learn < 1.9 has no callback API
+    CallbackSupportMixin = None
+
 __all__ = [
+    "CallbackSupportMixin",
     "Interval",
     "InvalidParameterError",
     "StrOptions",

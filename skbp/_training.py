@@ -86,6 +86,8 @@ class History:
     diverged : bool
         True when the loss became non-finite; ``theta`` then holds the last finite
         parameters.
+    stopped_by_hook : bool
+        True when a ``TrainingHooks.epoch_end`` asked to stop.
     message : str
         Why training stopped, in words.
     """
@@ -96,7 +98,45 @@ class History:
     samples_seen: int = 0
     converged: bool = False
     diverged: bool = False
+    stopped_by_hook: bool = False
     message: str = ""
+
+
+class TrainingHooks:
+    """Where the trainers report progress, and where they can be told to stop.
+
+    The trainers call these methods when given a ``hooks`` object; this base class
+    does nothing, and the estimator subclasses it to forward the reports to
+    scikit-learn's callbacks (``skbp._callbacks``), which keeps this module free
+    of scikit-learn. Every ``*_begin`` call is matched by one ``*_end`` call.
+
+    The stochastic trainer calls, per epoch::
+
+        epoch_begin(theta, n_batches)
+            batch_begin(); batch_end()      # once per minibatch
+        epoch_end(theta)
+
+    ``fit_lbfgs`` calls ``epoch_begin(theta, 0)`` / ``epoch_end(theta)`` around
+    each L-BFGS iteration (a leaf: no batches).
+    """
+
+    def epoch_begin(self, theta, n_batches):
+        """An epoch (an L-BFGS iteration) starts from parameters ``theta``."""
+
+    def epoch_end(self, theta):
+        """An epoch ended with parameters ``theta``; return True to stop training.
+
+        ``theta`` is None when the epoch did not produce parameters worth looking
+        at (it diverged, or it is L-BFGS's unfinished last line search).
+        """
+        return False
+
+    def batch_begin(self):
+        """A minibatch step starts."""
+
+    def batch_end(self):
+        """A minibatch step ended; return True to end the epoch after it."""
+        return False
 
 
 def _batch_slices(n_samples, batch_size):
@@ -169,6 +209,7 @@ def run_epoch(
     gatherer,
     dropout_rates=None,
     rng=None,
+    hooks=None,
 ):
     """One pass over the training data in minibatches; return the mean loss.
 
@@ -191,6 +232,9 @@ def run_epoch(
         Drop probability of each hidden layer; masks are drawn from ``rng``.
     rng : numpy.random.RandomState, optional
         Needed with ``dropout_rates``.
+    hooks : TrainingHooks, optional
+        Told about every minibatch step; ``batch_end`` returning True ends the
+        epoch early.
 
     Returns
     -------
@@ -210,6 +254,7 @@ def run_epoch(
             optimizer=optimizer,
             alpha=alpha,
             order=order,
+            hooks=hooks,
         )
     n_samples = X.shape[0]
     epoch_loss = _EpochLoss()
@@ -225,17 +270,21 @@ def run_epoch(
         if batch_weight == 0.0:
             # Every sample in this batch has zero weight: it carries no gradient.
             continue
+        if hooks is not None:
+            hooks.batch_begin()
         masks = None
         if dropout_rates is not None:
             masks = net.dropout_masks(dropout_rates, X_b.shape[0], theta.dtype, rng)
         loss = net.loss_and_grad(theta, X_b, Y_b, sw_b, alpha, grad, masks)
         optimizer.step(theta, grad)
         epoch_loss.add(loss, batch_weight)
+        if hooks is not None and hooks.batch_end():
+            break
     return epoch_loss.result()
 
 
 def _run_online_epoch(
-    net, theta, grad, X, Y, sample_weight, *, optimizer, alpha, order
+    net, theta, grad, X, Y, sample_weight, *, optimizer, alpha, order, hooks=None
 ):
     """``run_epoch`` for ``batch_size=1`` on dense data: online backpropagation.
 
@@ -254,12 +303,16 @@ def _run_online_epoch(
         weight = 1.0 if sample_weight is None else float(sample_weight[i])
         if weight == 0.0:
             continue
+        if hooks is not None:
+            hooks.batch_begin()
         if fused:
             loss = sgd_step(X[i], Y[i], weight)
         else:
             loss = net.loss_and_grad_one(theta, X[i], Y[i], weight, alpha, grad)
             optimizer.step(theta, grad)
         epoch_loss.add(loss, weight)
+        if hooks is not None and hooks.batch_end():
+            break
     return epoch_loss.result()
 
 
@@ -282,6 +335,7 @@ def fit_stochastic(
     verbose=False,
     samples_seen=0,
     dropout_rates=None,
+    hooks=None,
 ):
     """Train with minibatch SGD or Adam for up to ``max_iter`` epochs.
 
@@ -314,6 +368,9 @@ def fit_stochastic(
     dropout_rates : sequence of float, optional
         Inverted dropout on the hidden layers during training, masks drawn from
         ``rng``; None (or all zeros) for none.
+    hooks : TrainingHooks, optional
+        Told about every epoch and minibatch; ``epoch_end`` returning True stops
+        training after that epoch (a best-scoring ``theta`` is still restored).
 
     Returns
     -------
@@ -321,6 +378,7 @@ def fit_stochastic(
     """
     history = History()
     n_samples = X.shape[0]
+    n_batches = -(-n_samples // batch_size)
     grad = np.empty_like(theta)
     last_finite = np.empty_like(theta)
     best_theta = None
@@ -331,6 +389,8 @@ def fit_stochastic(
 
     for _ in range(max_iter):
         started = time.perf_counter()
+        if hooks is not None:
+            hooks.epoch_begin(theta, n_batches)
         np.copyto(last_finite, theta)
         order = rng.permutation(n_samples) if shuffle else None
         # Overflow is detected below and reported as divergence in plain words.
@@ -349,6 +409,7 @@ def fit_stochastic(
                 gatherer=gatherer,
                 dropout_rates=dropout_rates,
                 rng=rng,
+                hooks=hooks,
             )
         if divergence_limit is None:
             divergence_limit = DIVERGENCE_FACTOR * max(first_loss, 1.0)
@@ -361,6 +422,8 @@ def fit_stochastic(
                 "parameters from before that epoch are kept; lower the learning "
                 "rate or scale the inputs."
             )
+            if hooks is not None:
+                hooks.epoch_end(None)
             break
         history.n_iter += 1
         history.samples_seen += n_samples
@@ -380,6 +443,12 @@ def fit_stochastic(
             _print_epoch(
                 samples_seen, history, loss, score, time.perf_counter() - started
             )
+        if hooks is not None and hooks.epoch_end(theta):
+            history.stopped_by_hook = True
+            history.message = (
+                f"A callback stopped training after epoch {history.n_iter}."
+            )
+            break
         if plateau:
             what = "Training loss" if score is None else "Validation score"
             history.message = (
@@ -404,7 +473,18 @@ def _print_epoch(samples_seen, history, loss, score, seconds):
 
 
 def fit_lbfgs(
-    net, theta, X, Y, sample_weight, *, alpha, max_iter, max_fun, tol, verbose=False
+    net,
+    theta,
+    X,
+    Y,
+    sample_weight,
+    *,
+    alpha,
+    max_iter,
+    max_fun,
+    tol,
+    verbose=False,
+    hooks=None,
 ):
     """Full-batch training with SciPy's L-BFGS-B on ``Network.loss_and_grad``.
 
@@ -426,6 +506,9 @@ def fit_lbfgs(
         Passed to L-BFGS-B as ``gtol``.
     verbose : bool
         Print one line per iteration.
+    hooks : TrainingHooks, optional
+        Told about every iteration (``epoch_begin(theta, 0)`` / ``epoch_end``);
+        ``epoch_end`` returning True stops L-BFGS at that iterate.
 
     Returns
     -------
@@ -433,13 +516,22 @@ def fit_lbfgs(
     """
     history = History()
     grad = np.empty_like(theta)
+    # SciPy reports only the end of an iteration, so the next one is opened
+    # lazily, by its first loss evaluation; ``theta`` then still holds the
+    # iterate the previous one ended on.
+    iteration_open = False
 
     def loss_and_grad(x):
+        nonlocal iteration_open
+        if hooks is not None and not iteration_open:
+            hooks.epoch_begin(theta, 0)
+            iteration_open = True
         theta[...] = x
         loss = net.loss_and_grad(theta, X, Y, sample_weight, alpha, grad)
         return loss, grad.astype(np.float64)
 
     def record(intermediate_result):
+        nonlocal iteration_open
         history.loss_curve.append(float(intermediate_result.fun))
         if verbose:
             print(
@@ -447,6 +539,12 @@ def fit_lbfgs(
                 f"loss = {history.loss_curve[-1]:.8f}",
                 flush=True,
             )
+        if hooks is not None:
+            theta[...] = intermediate_result.x
+            iteration_open = False
+            if hooks.epoch_end(theta):
+                history.stopped_by_hook = True
+                raise StopIteration  # SciPy's way to end minimize from a callback
 
     # Overflow in a trial step only makes the line search back off.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -458,11 +556,17 @@ def fit_lbfgs(
             callback=record,
             options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
         )
+    if iteration_open:  # evaluations after the last finished iteration
+        hooks.epoch_end(None)
     theta[...] = result.x
     history.n_iter = int(result.nit)
     history.samples_seen = int(result.nfev) * X.shape[0]
     history.converged = result.status == 0
     history.message = str(result.message)
+    if history.stopped_by_hook:
+        history.message = (
+            f"A callback stopped training after iteration {history.n_iter}."
+        )
     if not np.isfinite(result.fun):
         history.diverged = True
     return history

@@ -1,0 +1,130 @@
+"""scikit-learn's callback API (``sklearn.callback``, scikit-learn >= 1.9).
+
+A fit of :class:`~skbp.BPClassifier` is one callback task with one subtask per
+epoch (per iteration for L-BFGS), and each epoch has one leaf subtask per
+minibatch: the tree that ``ProgressBar`` draws and ``ScoringMonitor`` scores
+(at the end of every epoch, and of the fit). The trainer stays free of
+scikit-learn: it reports to a ``TrainingHooks`` object, and ``CallbackHooks``
+below turns those reports into callback contexts.
+
+With scikit-learn < 1.9 the estimator still imports and fits;
+``set_callbacks`` then explains which version it needs.
+"""
+
+import sklearn
+
+from skbp._compat import CallbackSupportMixin
+from skbp._training import TrainingHooks
+
+#: The first scikit-learn release with ``sklearn.callback``.
+MIN_SKLEARN_FOR_CALLBACKS = "1.9"
+
+CALLBACKS_AVAILABLE = CallbackSupportMixin is not None
+
+
+class _CallbacksNeedNewerSklearn:
+    """Stand-in for ``CallbackSupportMixin`` on scikit-learn < 1.9."""
+
+    def set_callbacks(self, *callbacks):
+        """Set callbacks for the estimator (needs scikit-learn >= 1.9).
+
+        Parameters
+        ----------
+        *callbacks : callback instances
+            Callbacks of ``sklearn.callback``.
+
+        Returns
+        -------
+        self : estimator instance
+            Never returns here: this scikit-learn has no callback API.
+
+        Raises
+        ------
+        ImportError
+            Always, naming the scikit-learn version that is needed.
+        """
+        raise ImportError(
+            f"set_callbacks needs scikit-learn >= {MIN_SKLEARN_FOR_CALLBACKS} (its "
+            f"sklearn.callback API); this environment has scikit-learn "
+            f"{sklearn.__version__}. Upgrade with: "
+            f'pip install "scikit-learn>={MIN_SKLEARN_FOR_CALLBACKS}"'
+        )
+
+    def _init_callback_context(self, **kwargs):
+        return None
+
+
+#: The base class that gives BPClassifier ``set_callbacks``.
+CallbackSupport = (
+    CallbackSupportMixin if CALLBACKS_AVAILABLE else (_CallbacksNeedNewerSklearn)
+)
+
+
+def has_callbacks(estimator):
+    """Whether callbacks are set on ``estimator`` (directly or propagated)."""
+    return bool(getattr(estimator, "_skl_callbacks", None))
+
+
+class CallbackHooks(TrainingHooks):
+    """Forwards the trainer's reports to the callbacks of one fit.
+
+    Parameters
+    ----------
+    estimator : BPClassifier
+        The estimator being fitted; the hooks receive it.
+    context : sklearn.callback.CallbackContext
+        The root context of this fit, from ``_init_callback_context``.
+    X, y : the training data passed to ``fit``
+        Handed to the epoch hooks (``ScoringMonitor`` scores on them).
+    metadata : dict or None
+        ``{"sample_weight": ...}`` when ``fit`` was given sample weights.
+    fitted_attributes : callable
+        ``fitted_attributes(theta) -> dict`` of the attributes that turn a copy
+        of ``estimator`` into a model predicting with ``theta``.
+    task_name : str
+        Name of the per-epoch subtasks ("epoch", or "iteration" for L-BFGS).
+    """
+
+    def __init__(
+        self, estimator, context, *, X, y, metadata, fitted_attributes, task_name
+    ):
+        self._estimator = estimator
+        self._context = context
+        self._data = {"X": X, "y": y, "metadata": metadata}
+        self._fitted_attributes = fitted_attributes
+        self._task_name = task_name
+        self._epoch = None
+        self._batch = None
+
+    def _model(self, theta):
+        # Built only if a callback asks for ``fitted_estimator``, and from a copy:
+        # training goes on updating ``theta`` in place.
+        if theta is None:
+            return None
+        return lambda: self._fitted_attributes(theta.copy())
+
+    def epoch_begin(self, theta, n_batches):
+        self._epoch = self._context.subcontext(
+            task_name=self._task_name, max_subtasks=n_batches
+        )
+        self._epoch.call_on_fit_task_begin(
+            estimator=self._estimator,
+            reconstruction_attributes=self._model(theta),
+            **self._data,
+        )
+
+    def epoch_end(self, theta):
+        if theta is None:
+            return self._epoch.call_on_fit_task_end(estimator=self._estimator)
+        return self._epoch.call_on_fit_task_end(
+            estimator=self._estimator,
+            reconstruction_attributes=self._model(theta),
+            **self._data,
+        )
+
+    def batch_begin(self):
+        self._batch = self._epoch.subcontext(task_name="batch")
+        self._batch.call_on_fit_task_begin(estimator=self._estimator)
+
+    def batch_end(self):
+        return self._batch.call_on_fit_task_end(estimator=self._estimator)
