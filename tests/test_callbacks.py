@@ -33,6 +33,7 @@ class Recorder:
 
     def __init__(self, stop_after=None, keep_models=False, fail_after_epoch=None):
         self.calls = []
+        self.contexts = []  # of the begun tasks, in order
         self.models = []
         self.stop_after = stop_after or {}
         self.keep_models = keep_models
@@ -46,7 +47,7 @@ class Recorder:
 
     def on_fit_task_begin(self, estimator, context, *, X=None, fitted_estimator=None):
         self.calls.append(("begin", context.task_name, context.task_id))
-        self.contexts = getattr(self, "contexts", []) + [context]
+        self.contexts.append(context)
 
     def on_fit_task_end(self, estimator, context, *, X=None, fitted_estimator=None):
         self.calls.append(("end", context.task_name, context.task_id))
