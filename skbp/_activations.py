@@ -61,8 +61,24 @@ def _tanh_derivative(z, a, out):
     return out
 
 
+#: Below this many elements relu keeps the scalar form: the zeros trick in
+#: ``_relu`` adds a call that costs more than the slow loop saves.
+RELU_ZEROS_MIN_SIZE = 4096
+
+
 def _relu(z, out):
-    return np.maximum(z, 0.0, out=out)
+    if z.dtype != np.float32 or z.size < RELU_ZEROS_MIN_SIZE:
+        return np.maximum(z, 0.0, out=out)
+    # float32: NumPy's maximum against the scalar 0 runs a loop about 2.5x slower
+    # than against a second array walked in step (measured with NumPy 2 on AVX2;
+    # on float64 the scalar form is the faster one, so float64 keeps it). The
+    # values are the same either way. The zeros: out itself, zeroed, when it is a
+    # separate buffer (each zero is read before it is overwritten), else a zero
+    # row broadcast over the rows of z.
+    if np.may_share_memory(z, out):
+        return np.maximum(z, np.zeros(z.shape[-1], dtype=z.dtype), out=out)
+    out.fill(0.0)
+    return np.maximum(z, out, out=out)
 
 
 def _relu_derivative(z, a, out):

@@ -14,17 +14,33 @@ Schedules (stochastic gradient descent only, as in scikit-learn's MLP):
   stopping monitor reports a plateau it is divided by 5, and training stops once it
   is at or below 1e-6.
 
-This module must not import scikit-learn or any other skbp module.
+This module must not import scikit-learn or any other skbp module; it takes
+only BLAS ``axpy`` from SciPy (see ``_add_scaled``).
 """
 
 import math
 
 import numpy as np
+from scipy.linalg.blas import get_blas_funcs
 
 SCHEDULES = ("constant", "invscaling", "adaptive")
 
 #: An adaptive schedule stops training once the rate falls to this value.
 MIN_ADAPTIVE_LEARNING_RATE = 1e-6
+
+
+def _add_scaled(y, a, x):
+    """``y += a * x`` in place, in one pass, by BLAS ``axpy``.
+
+    NumPy needs two passes (``x *= a``, then ``y += x``), and over a network's
+    worth of parameters each pass is bound by memory traffic, not arithmetic.
+    This is the one reason this module imports SciPy. (SGD keeps NumPy: its plain
+    step is tested bit for bit against ``theta - lr * grad``, and BLAS may round
+    ``a * x + y`` once, with a fused multiply-add.)
+    """
+    updated = get_blas_funcs("axpy", dtype=y.dtype)(x, y, a=a)
+    if updated is not y:  # f2py worked on a copy (y not contiguous): write it back
+        y[...] = updated
 
 
 class SGD:
@@ -135,10 +151,11 @@ class Adam:
 
     The moments are stored rescaled, ``u = m / (1 - b1)`` and
     ``w = v / (1 - b2)``, so that their updates ``u <- b1 u + g`` and
-    ``w <- b2 w + g^2`` need no multiplication of ``g``: ten passes over the
-    parameters per step instead of twelve. The step is the same:
+    ``w <- b2 w + g^2`` need no multiplication of ``g``. The step is the same:
     ``m / (sqrt(v) + eps) = c * u / (sqrt(w) + eps / sqrt(1 - b2))`` with
     ``c = (1 - b1) / sqrt(1 - b2)``. ``m`` and ``v`` are available as properties.
+    With the final ``theta += -lr_t * c * ratio`` done by one ``axpy``, a step
+    makes nine passes over the parameters instead of twelve.
 
     Parameters
     ----------
@@ -189,8 +206,7 @@ class Adam:
         np.sqrt(w, out=tmp)
         tmp += self.epsilon / math.sqrt(1.0 - b2)
         np.divide(u, tmp, out=tmp)
-        tmp *= -lr_t * scale
-        theta += tmp
+        _add_scaled(theta, -lr_t * scale, tmp)
 
     def end_epoch(self, samples_seen):
         """Adam uses no schedule."""

@@ -14,7 +14,12 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import erf, expit
 
-from skbp._activations import ACTIVATIONS, ALIASES, resolve_activation
+from skbp._activations import (
+    ACTIVATIONS,
+    ALIASES,
+    RELU_ZEROS_MIN_SIZE,
+    resolve_activation,
+)
 
 # Independent closed forms, written from the definitions (not from skbp's code).
 CLOSED_FORMS = {
@@ -162,3 +167,28 @@ def test_stable_at_extreme_inputs(name):
     # f'(-1000) is 0 for all three; f'(1000) is 1 for softplus and 0 otherwise.
     assert_allclose(d[0, 0], 0.0, atol=1e-300)
     assert_allclose(d[0, 1], 1.0 if name == "softplus" else 0.0, atol=1e-300)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "shape", [(11,), (4, 11), (RELU_ZEROS_MIN_SIZE,), (8, RELU_ZEROS_MIN_SIZE // 4)]
+)
+def test_relu_forward_exact_for_every_buffer_arrangement(dtype, shape):
+    # Large float32 inputs are compared with an array of zeros (out itself,
+    # zeroed, or a zero row when out is z) instead of the scalar 0; the values
+    # must be max(z, 0) exactly, NaN and infinities included, whatever out held.
+    special = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-40, -1e-40]
+    rng = np.random.RandomState(0)
+    z = rng.randn(*shape).astype(dtype)
+    z.reshape(-1)[: len(special)] = special
+    expected = np.maximum(z, 0.0)
+    relu = ACTIVATIONS["relu"].forward
+
+    out = np.full_like(z, 7.0)
+    assert relu(z, out) is out
+    assert_array_equal(out, expected)
+    assert out.dtype == dtype
+
+    z_alias = z.copy()
+    assert relu(z_alias, z_alias) is z_alias
+    assert_array_equal(z_alias, expected)

@@ -455,3 +455,38 @@ def test_blocked_prediction_equals_one_pass(monkeypatch, sparse, layer):
     blocked = net.logits(W, b, data, layer=layer)
     assert blocked.shape == expected.shape
     assert_allclose(blocked, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F", "1-D"])
+def test_add_bias_equals_broadcast_addition(dtype, order):
+    # C-ordered batches take the BLAS rank-1 update (ones b^T), the rest numpy's
+    # broadcast addition; both must give z + b bit for bit.
+    from skbp._network import _add_bias
+
+    rng = np.random.RandomState(0)
+    z = rng.randn(6, 5).astype(dtype)
+    if order == "F":
+        z = np.asfortranarray(z)
+    elif order == "1-D":
+        z = z[0].copy()
+    b = rng.randn(5).astype(dtype)
+    expected = z + b
+    ones = np.ones(z.shape[0] if z.ndim == 2 else 0, dtype=dtype)
+    assert _add_bias(z, b, ones) is z
+    assert_array_equal(z, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradient_into_strided_buffer(dtype):
+    # The L2 term is added by a BLAS axpy, in place only on contiguous memory;
+    # a strided gradient buffer must still receive it.
+    net, theta, X, Y, sw = _problem("multiclass-log_loss", "relu", 0, n_samples=6)
+    theta, X, Y, sw = (v.astype(dtype) for v in (theta, X, Y, sw))
+    expected = np.empty_like(theta)
+    loss = net.loss_and_grad(theta, X, Y, sw, 0.3, expected)
+    storage = np.zeros(2 * theta.size, dtype=dtype)
+    strided = storage[::2]
+    assert net.loss_and_grad(theta, X, Y, sw, 0.3, strided) == loss
+    assert_array_equal(strided, expected)
+    assert_array_equal(storage[1::2], 0.0)

@@ -232,3 +232,21 @@ def test_step_uses_grad_as_scratch(make):
     before = g.copy()
     make().step(theta, g)
     assert not np.array_equal(g, before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_updates_a_strided_theta_in_place(dtype):
+    # The last update is a BLAS axpy, which works in place only on contiguous
+    # arrays; on any other theta it must still land in theta.
+    theta0, g1, g2 = _vectors(0, dtype)
+    contiguous = theta0.copy()
+    storage = np.zeros(2 * SIZE, dtype=dtype)
+    strided = storage[::2]
+    strided[...] = theta0
+    opt_a, opt_b = Adam(SIZE, dtype, 0.01), Adam(SIZE, dtype, 0.01)
+    for g in (g1, g2):
+        opt_a.step(contiguous, g.copy())
+        opt_b.step(strided, g.copy())
+    assert not np.array_equal(contiguous, theta0)
+    assert_array_equal(strided, contiguous)
+    assert_array_equal(storage[1::2], 0.0)  # the gaps are untouched
