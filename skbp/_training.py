@@ -164,13 +164,18 @@ class _BatchGatherer:
         )
 
     def take(self, rows):
+        # mode="clip": with the default "raise", NumPy gathers into a temporary and
+        # copies it to ``out``; the rows come from a permutation, so they are all
+        # in range and clipping never changes one.
         k = len(rows)
         if self.dense:
-            X_b = self.X.take(rows, axis=0, out=self._X_buf[:k])
+            X_b = self.X.take(rows, axis=0, out=self._X_buf[:k], mode="clip")
         else:
             X_b = self.X[rows]
-        Y_b = self.Y.take(rows, axis=0, out=self._Y_buf[:k])
-        sw_b = None if self.sw is None else np.take(self.sw, rows, out=self._sw_buf[:k])
+        Y_b = self.Y.take(rows, axis=0, out=self._Y_buf[:k], mode="clip")
+        sw_b = None
+        if self.sw is not None:
+            sw_b = np.take(self.sw, rows, out=self._sw_buf[:k], mode="clip")
         return X_b, Y_b, sw_b
 
 
