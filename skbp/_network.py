@@ -19,9 +19,9 @@ This module must not import scikit-learn, ``_training`` or ``_classifier``.
 """
 
 import numpy as np
-from scipy.linalg.blas import get_blas_funcs
 
 from skbp._activations import ACTIVATIONS
+from skbp._blas import add_scaled, blas
 from skbp._losses import OUTPUT_LOSSES
 
 #: Rows per block when predicting on many samples (see ``Network.logits``).
@@ -95,17 +95,6 @@ class Layout:
         return theta
 
 
-_BLAS = {}
-
-
-def _blas(name, dtype):
-    """SciPy's BLAS routine ``name`` (such as "ger") for ``dtype``, cached."""
-    key = (name, np.dtype(dtype))
-    if key not in _BLAS:
-        _BLAS[key] = get_blas_funcs(name, dtype=key[1])
-    return _BLAS[key]
-
-
 def _matmul(a, W, out):
     """``out = a @ W`` for dense or sparse ``a``; ``out`` is C-contiguous."""
     # isinstance(a, np.ndarray), not scipy.sparse.issparse, which costs a few
@@ -127,7 +116,7 @@ def _add_bias(z, b, ones):
     ``1 * b``). A single row is one inner loop anyway, and NumPy's call is cheaper.
     """
     if ones is not None and z.ndim == 2 and z.shape[0] > 1 and z.flags.c_contiguous:
-        _blas("ger", z.dtype)(1.0, b, ones, a=z.T, overwrite_a=True)
+        blas("ger", z.dtype)(1.0, b, ones, a=z.T, overwrite_a=True)
     else:
         z += b
     return z
@@ -150,12 +139,8 @@ def _add_l2_gradient(theta, grad, layout, penalty):
     layer-sized temporary and makes three passes over memory. (BLAS may round
     ``a * x + y`` once, with a fused multiply-add: equal to within a rounding.)
     """
-    weight_grads = grad[: layout.n_weights]
-    updated = _blas("axpy", grad.dtype)(
-        theta[: layout.n_weights], weight_grads, a=penalty
-    )
-    if updated is not weight_grads:  # f2py had to copy (grad not contiguous)
-        weight_grads[...] = updated
+    n = layout.n_weights
+    add_scaled(grad[:n], penalty, theta[:n])
 
 
 def _weighted_mean(per_sample, sample_weight):
@@ -467,7 +452,7 @@ class Network:
         loss = float(self._loss_fn(logits, y, delta))
         last = self.layout.n_layers - 1
         penalty = alpha / weight
-        ger = _blas("ger", theta.dtype)
+        ger = blas("ger", theta.dtype)
         for i in range(last, -1, -1):
             a_in = x if i == 0 else ws.a[i - 1]
             if penalty:
@@ -530,7 +515,7 @@ class Network:
         z, a = ws.z, ws.a
         hidden = self._hidden
         loss_fn = self._loss_fn
-        ger = _blas("ger", theta.dtype)
+        ger = blas("ger", theta.dtype)
         last = layout.n_layers - 1
         lr = float(learning_rate)
         alpha = float(alpha)

@@ -14,33 +14,20 @@ Schedules (stochastic gradient descent only, as in scikit-learn's MLP):
   stopping monitor reports a plateau it is divided by 5, and training stops once it
   is at or below 1e-6.
 
-This module must not import scikit-learn or any other skbp module; it takes
-only BLAS ``axpy`` from SciPy (see ``_add_scaled``).
+This module must not import scikit-learn or any other skbp module but
+``_blas`` (NumPy and SciPy's BLAS only), for Adam's one-pass final update.
 """
 
 import math
 
 import numpy as np
-from scipy.linalg.blas import get_blas_funcs
+
+from skbp._blas import add_scaled
 
 SCHEDULES = ("constant", "invscaling", "adaptive")
 
 #: An adaptive schedule stops training once the rate falls to this value.
 MIN_ADAPTIVE_LEARNING_RATE = 1e-6
-
-
-def _add_scaled(y, a, x):
-    """``y += a * x`` in place, in one pass, by BLAS ``axpy``.
-
-    NumPy needs two passes (``x *= a``, then ``y += x``), and over a network's
-    worth of parameters each pass is bound by memory traffic, not arithmetic.
-    This is the one reason this module imports SciPy. (SGD keeps NumPy: its plain
-    step is tested bit for bit against ``theta - lr * grad``, and BLAS may round
-    ``a * x + y`` once, with a fused multiply-add.)
-    """
-    updated = get_blas_funcs("axpy", dtype=y.dtype)(x, y, a=a)
-    if updated is not y:  # f2py worked on a copy (y not contiguous): write it back
-        y[...] = updated
 
 
 class SGD:
@@ -206,7 +193,9 @@ class Adam:
         np.sqrt(w, out=tmp)
         tmp += self.epsilon / math.sqrt(1.0 - b2)
         np.divide(u, tmp, out=tmp)
-        _add_scaled(theta, -lr_t * scale, tmp)
+        # One axpy pass. SGD keeps NumPy: its plain step is tested bit for bit
+        # against ``theta - lr * grad``, which a fused multiply-add can miss.
+        add_scaled(theta, -lr_t * scale, tmp)
 
     def end_epoch(self, samples_seen):
         """Adam uses no schedule."""
