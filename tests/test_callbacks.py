@@ -18,6 +18,9 @@ from sklearn.preprocessing import StandardScaler
 from skbp import BPClassifier
 from skbp._callbacks import CALLBACKS_AVAILABLE, _CallbacksNeedNewerSklearn
 
+# Most fits here under-train on purpose.
+pytestmark = pytest.mark.usefixtures("no_convergence_warning")
+
 needs_callbacks = pytest.mark.skipif(
     not CALLBACKS_AVAILABLE,
     reason=f"sklearn.callback needs scikit-learn >= 1.9, not {sklearn.__version__}",
@@ -61,12 +64,6 @@ class Recorder:
         return [c for c in self.calls if c[0] == kind and c[1] == task_name]
 
 
-def _fit(clf, X, y, **params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return clf.fit(X, y, **params)
-
-
 @pytest.fixture
 def data(iris):
     X, y = iris
@@ -83,7 +80,7 @@ def test_set_callbacks_on_old_sklearn_names_the_version():
 @pytest.mark.skipif(CALLBACKS_AVAILABLE, reason="this scikit-learn has callbacks")
 def test_old_sklearn_fits_and_refuses_callbacks_clearly(data):
     X, y = data
-    assert _fit(BPClassifier(max_iter=3, random_state=0), X, y).n_iter_ == 3
+    assert BPClassifier(max_iter=3, random_state=0).fit(X, y).n_iter_ == 3
     with pytest.raises(ImportError, match=sklearn.__version__):
         BPClassifier().set_callbacks(Recorder())
 
@@ -94,7 +91,7 @@ def test_task_tree_is_fit_epochs_batches(data, batch_size):
     X, y = data
     recorder = Recorder()
     clf = BPClassifier(max_iter=4, batch_size=batch_size, solver="sgd", random_state=0)
-    _fit(clf.set_callbacks(recorder), X, y)
+    clf.set_callbacks(recorder).fit(X, y)
 
     n_batches = -(-len(X) // batch_size)
     calls = recorder.calls
@@ -122,12 +119,10 @@ def test_task_tree_is_fit_epochs_batches(data, batch_size):
 def test_lbfgs_iterations_are_leaf_tasks(data):
     X, y = data
     recorder = Recorder()
-    clf = _fit(
-        BPClassifier(solver="lbfgs", max_iter=6, random_state=0).set_callbacks(
-            recorder
-        ),
-        X,
-        y,
+    clf = (
+        BPClassifier(solver="lbfgs", max_iter=6, random_state=0)
+        .set_callbacks(recorder)
+        .fit(X, y)
     )
     begins = recorder.names("begin", "iteration")
     assert len(begins) == len(recorder.names("end", "iteration"))
@@ -150,9 +145,9 @@ def test_partial_fit_is_one_epoch_task(data):
 @needs_callbacks
 def test_callbacks_do_not_change_training(data):
     X, y = data
-    plain = _fit(BPClassifier(max_iter=5, random_state=0), X, y)
-    watched = _fit(
-        BPClassifier(max_iter=5, random_state=0).set_callbacks(Recorder()), X, y
+    plain = BPClassifier(max_iter=5, random_state=0).fit(X, y)
+    watched = (
+        BPClassifier(max_iter=5, random_state=0).set_callbacks(Recorder()).fit(X, y)
     )
     for a, b in zip(
         plain.coefs_ + plain.intercepts_, watched.coefs_ + watched.intercepts_
@@ -164,11 +159,11 @@ def test_callbacks_do_not_change_training(data):
 def test_epoch_end_hands_a_model_of_that_epoch(data):
     X, y = data
     recorder = Recorder(keep_models=True)
-    clf = _fit(BPClassifier(max_iter=3, random_state=0).set_callbacks(recorder), X, y)
+    clf = BPClassifier(max_iter=3, random_state=0).set_callbacks(recorder).fit(X, y)
     epoch_models = [m for name, m in recorder.models if name == "epoch"]
     assert len(epoch_models) == 3
     # A copy of the weights: later epochs did not move the first model.
-    first = _fit(BPClassifier(max_iter=1, random_state=0), X, y)
+    first = BPClassifier(max_iter=1, random_state=0).fit(X, y)
     assert_allclose(epoch_models[0].predict_proba(X), first.predict_proba(X))
     assert_allclose(epoch_models[-1].predict_proba(X), clf.predict_proba(X))
     # The fit task's end hands the finished estimator.
@@ -190,7 +185,7 @@ def test_a_callback_can_stop_training(data, solver):
     assert len(clf.loss_curve_) == 3
     assert len(recorder.names("begin", "epoch")) == 3
     # The same model as asking for three epochs up front.
-    three = _fit(BPClassifier(max_iter=3, solver=solver, random_state=0), X, y)
+    three = BPClassifier(max_iter=3, solver=solver, random_state=0).fit(X, y)
     assert_allclose(clf.predict_proba(X), three.predict_proba(X), rtol=1e-12)
 
 
@@ -198,10 +193,10 @@ def test_a_callback_can_stop_training(data, solver):
 def test_a_batch_callback_ends_each_epoch_early(data):
     X, y = data
     recorder = Recorder(stop_after={"batch": 1})
-    clf = _fit(
-        BPClassifier(max_iter=3, batch_size=10, random_state=0).set_callbacks(recorder),
-        X,
-        y,
+    clf = (
+        BPClassifier(max_iter=3, batch_size=10, random_state=0)
+        .set_callbacks(recorder)
+        .fit(X, y)
     )
     # Stopping the batches of an epoch is not stopping the fit.
     assert clf.n_iter_ == 3
@@ -249,7 +244,7 @@ def test_scoring_monitor_records_a_score_per_epoch(data):
 
     X, y = data
     monitor = ScoringMonitor(scoring="accuracy")
-    clf = _fit(BPClassifier(max_iter=4, random_state=0).set_callbacks(monitor), X, y)
+    clf = BPClassifier(max_iter=4, random_state=0).set_callbacks(monitor).fit(X, y)
     rows = monitor.get_logs().data
     epochs = [row for row in rows if row["task_name"] == "epoch"]
     assert [row["task_id"] for row in epochs] == [0, 1, 2, 3]
@@ -264,7 +259,7 @@ def test_progress_bar_draws_epochs(data, capsys):
     from sklearn.callback import ProgressBar
 
     X, y = data
-    _fit(BPClassifier(max_iter=3, random_state=0).set_callbacks(ProgressBar()), X, y)
+    BPClassifier(max_iter=3, random_state=0).set_callbacks(ProgressBar()).fit(X, y)
     out = capsys.readouterr().out
     assert "BPClassifier - fit" in out
     for epoch in range(3):
@@ -281,7 +276,7 @@ def test_pipeline_propagates_callbacks_to_the_network(data):
 
     recorder = Propagated()
     pipe = make_pipeline(StandardScaler(), BPClassifier(max_iter=3, random_state=0))
-    _fit(pipe.set_callbacks(recorder), X, y)
+    pipe.set_callbacks(recorder).fit(X, y)
     assert len(recorder.names("end", "epoch")) == 3
     (network_root,) = [
         c
@@ -310,7 +305,7 @@ def test_grid_search_runs_callbacks_in_every_fit(data, n_jobs):
         cv=3,
         n_jobs=n_jobs,
     )
-    _fit(search, X, y)
+    search.fit(X, y)
     # One run (the search's), with the rows of every inner fit: 4 candidates x
     # 3 folds, and the refit; each two epochs and its end.
     (log,) = monitor.get_logs(select="all")
@@ -330,7 +325,7 @@ def test_grid_search_progress_bar(data, capsys):
     search = GridSearchCV(
         BPClassifier(max_iter=2, random_state=0), {"alpha": [1e-4, 1e-2]}, cv=2
     )
-    _fit(search.set_callbacks(ProgressBar(max_propagation_depth=None)), X, y)
+    search.set_callbacks(ProgressBar(max_propagation_depth=None)).fit(X, y)
     out = capsys.readouterr().out
     assert "GridSearchCV - fit" in out
     assert "BPClassifier - epoch #1" in out

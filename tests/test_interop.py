@@ -1,19 +1,20 @@
 """Beyond MLPClassifier: hidden_activations, from_mlp and to_mlp."""
 
-import warnings
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
 from sklearn.datasets import make_classification, make_multilabel_classification
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 from skbp import BPClassifier
+
+# Most fits here under-train on purpose.
+pytestmark = pytest.mark.usefixtures("no_convergence_warning")
 
 MLP_ACTIVATIONS = ["relu", "tanh", "logistic", "identity"]
 UNSUPPORTED = ["softsign", "leaky_relu", "elu", "softplus", "gelu"]
@@ -36,34 +37,24 @@ def _data(kind, dtype=np.float64):
     return StandardScaler().fit_transform(X).astype(dtype), y
 
 
-def _quiet_fit(estimator, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X, y)
+def _params(activation, params):
+    """The small network both estimators are built with here, and overrides."""
+    return {
+        "hidden_layer_sizes": (7, 4),
+        "activation": activation,
+        "solver": "lbfgs",
+        "max_iter": 30,
+        "random_state": 0,
+        **params,
+    }
 
 
 def _mlp(activation="relu", **params):
-    defaults = dict(
-        hidden_layer_sizes=(7, 4),
-        activation=activation,
-        solver="lbfgs",
-        max_iter=30,
-        random_state=0,
-    )
-    defaults.update(params)
-    return MLPClassifier(**defaults)
+    return MLPClassifier(**_params(activation, params))
 
 
 def _bp(activation="relu", **params):
-    defaults = dict(
-        hidden_layer_sizes=(7, 4),
-        activation=activation,
-        solver="lbfgs",
-        max_iter=30,
-        random_state=0,
-    )
-    defaults.update(params)
-    return BPClassifier(**defaults)
+    return BPClassifier(**_params(activation, params))
 
 
 def _manual_hidden(coefs, intercepts, X, f):
@@ -82,7 +73,7 @@ def _manual_hidden(coefs, intercepts, X, f):
 @pytest.mark.parametrize("activation", MLP_ACTIVATIONS)
 def test_from_mlp_predicts_like_the_mlp(kind, activation):
     X, y = _data(kind)
-    mlp = _quiet_fit(_mlp(activation), X, y)
+    mlp = _mlp(activation).fit(X, y)
     clf = BPClassifier.from_mlp(mlp)
     assert_allclose(clf.predict_proba(X), mlp.predict_proba(X), rtol=0, atol=1e-12)
     assert_array_equal(clf.predict(X), mlp.predict(X))
@@ -116,7 +107,7 @@ def test_from_mlp_mirrors_params_and_fitted_attributes():
         random_state=3,
         max_fun=999,
     )
-    _quiet_fit(mlp, X, y)
+    mlp.fit(X, y)
     clf = BPClassifier.from_mlp(mlp)
     params = clf.get_params()
     assert params["activation"] == "sigmoid"
@@ -159,7 +150,7 @@ def test_from_mlp_mirrors_params_and_fitted_attributes():
 def test_from_mlp_with_early_stopping_history():
     X, y = _data("multiclass")
     mlp = _mlp(solver="adam", early_stopping=True, max_iter=15)
-    _quiet_fit(mlp, X, y)
+    mlp.fit(X, y)
     clf = BPClassifier.from_mlp(mlp)
     assert clf.early_stopping
     assert clf.validation_scores_ == mlp.validation_scores_
@@ -171,7 +162,7 @@ def test_from_mlp_with_early_stopping_history():
 @pytest.mark.parametrize("kind", TARGETS)
 def test_from_mlp_model_continues_training(kind):
     X, y = _data(kind)
-    mlp = _quiet_fit(_mlp(solver="adam", max_iter=5), X, y)
+    mlp = _mlp(solver="adam", max_iter=5).fit(X, y)
     clf = BPClassifier.from_mlp(mlp)
     before = [c.copy() for c in clf.coefs_]
     n_curve, t = len(clf.loss_curve_), clf.t_
@@ -182,7 +173,7 @@ def test_from_mlp_model_continues_training(kind):
     assert clf.predict(X).shape == np.asarray(y).shape
     # warm_start refits from the converted weights as well.
     clf.set_params(warm_start=True, max_iter=3)
-    _quiet_fit(clf, X, y)
+    clf.fit(X, y)
     assert clf.n_iter_ == 3
 
 
@@ -190,7 +181,7 @@ def test_from_mlp_keeps_feature_names():
     pd = pytest.importorskip("pandas")
     X, y = _data("multiclass")
     df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
-    mlp = _quiet_fit(_mlp(), df, y)
+    mlp = _mlp().fit(df, y)
     clf = BPClassifier.from_mlp(mlp)
     assert_array_equal(clf.feature_names_in_, mlp.feature_names_in_)
     assert_allclose(clf.predict_proba(df), mlp.predict_proba(df), rtol=0, atol=1e-12)
@@ -202,7 +193,7 @@ def test_from_mlp_keeps_feature_names():
 
 def test_from_mlp_keeps_float32():
     X, y = _data("multiclass", dtype=np.float32)
-    mlp = _quiet_fit(_mlp(solver="adam", max_iter=5), X, y)  # lbfgs is float64
+    mlp = _mlp(solver="adam", max_iter=5).fit(X, y)  # lbfgs is float64
     assert mlp.coefs_[0].dtype == np.float32
     clf = BPClassifier.from_mlp(mlp)
     assert all(c.dtype == np.float32 for c in clf.coefs_ + clf.intercepts_)
@@ -228,7 +219,7 @@ def test_from_mlp_rejects_unfitted_and_other_estimators():
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "sigmoid"])
 def test_to_mlp_predicts_like_the_classifier(kind, activation):
     X, y = _data(kind)
-    clf = _quiet_fit(_bp(activation), X, y)
+    clf = _bp(activation).fit(X, y)
     mlp = clf.to_mlp()
     assert mlp.activation == ("logistic" if activation == "sigmoid" else activation)
     assert_allclose(mlp.predict_proba(X), clf.predict_proba(X), rtol=0, atol=1e-12)
@@ -243,10 +234,10 @@ def test_to_mlp_predicts_like_the_classifier(kind, activation):
 
 def test_to_mlp_without_hidden_layers_and_per_layer_tuple():
     X, y = _data("multiclass")
-    clf = _quiet_fit(_bp("gelu", hidden_layer_sizes=()), X, y)
+    clf = _bp("gelu", hidden_layer_sizes=()).fit(X, y)
     mlp = clf.to_mlp()  # no hidden layer: the activation never applies
     assert_allclose(mlp.predict_proba(X), clf.predict_proba(X), rtol=0, atol=1e-12)
-    clf = _quiet_fit(_bp(("tanh", "tanh")), X, y)
+    clf = _bp(("tanh", "tanh")).fit(X, y)
     mlp = clf.to_mlp()
     assert mlp.activation == "tanh"
     assert_allclose(mlp.predict_proba(X), clf.predict_proba(X), rtol=0, atol=1e-12)
@@ -254,7 +245,7 @@ def test_to_mlp_without_hidden_layers_and_per_layer_tuple():
 
 def test_to_mlp_model_can_keep_training():
     X, y = _data("multiclass")
-    clf = _quiet_fit(_bp(solver="adam", max_iter=5), X, y)
+    clf = _bp(solver="adam", max_iter=5).fit(X, y)
     mlp = clf.to_mlp()
     n_curve = len(mlp.loss_curve_)
     mlp.partial_fit(X, y)
@@ -265,7 +256,7 @@ def test_to_mlp_model_can_keep_training():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_round_trip_skbp_mlp_skbp_is_exact(kind, dtype):
     X, y = _data(kind, dtype)
-    clf = _quiet_fit(_bp("tanh", solver="adam", max_iter=5), X, y)
+    clf = _bp("tanh", solver="adam", max_iter=5).fit(X, y)
     back = BPClassifier.from_mlp(clf.to_mlp())
     assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
     assert_array_equal(back.predict(X), clf.predict(X))
@@ -285,17 +276,17 @@ def test_round_trip_skbp_mlp_skbp_is_exact(kind, dtype):
 @pytest.mark.parametrize("activation", UNSUPPORTED)
 def test_to_mlp_rejects_activations_mlp_lacks(activation):
     X, y = _data("binary")
-    clf = _quiet_fit(_bp(activation), X, y)
+    clf = _bp(activation).fit(X, y)
     with pytest.raises(ValueError, match="no MLPClassifier equivalent"):
         clf.to_mlp()
 
 
 def test_to_mlp_rejects_mixed_activations_and_squared_error():
     X, y = _data("binary")
-    clf = _quiet_fit(_bp(("relu", "tanh")), X, y)
+    clf = _bp(("relu", "tanh")).fit(X, y)
     with pytest.raises(ValueError, match="single activation"):
         clf.to_mlp()
-    clf = _quiet_fit(_bp(loss="squared_error"), X, y)
+    clf = _bp(loss="squared_error").fit(X, y)
     with pytest.raises(ValueError, match="only has the log-loss"):
         clf.to_mlp()
 
@@ -311,7 +302,7 @@ def test_to_mlp_before_fit():
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
 def test_hidden_activations_match_a_manual_forward_pass(activation):
     X, y = _data("multiclass")
-    clf = _quiet_fit(_bp(activation, hidden_layer_sizes=(7, 5, 4)), X, y)
+    clf = _bp(activation, hidden_layer_sizes=(7, 5, 4)).fit(X, y)
     f = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh, "sigmoid": expit}
     expected = _manual_hidden(clf.coefs_, clf.intercepts_, X, f[activation])
     for layer in range(3):
@@ -326,7 +317,7 @@ def test_hidden_activations_match_a_manual_forward_pass(activation):
 
 def test_hidden_activations_match_the_mlps_layers():
     X, y = _data("binary")
-    mlp = _quiet_fit(_mlp("tanh"), X, y)
+    mlp = _mlp("tanh").fit(X, y)
     clf = BPClassifier.from_mlp(mlp)
     expected = _manual_hidden(mlp.coefs_, mlp.intercepts_, X, np.tanh)
     assert_allclose(clf.hidden_activations(X, 0), expected[0], rtol=0, atol=1e-12)
@@ -335,7 +326,7 @@ def test_hidden_activations_match_the_mlps_layers():
 
 def test_hidden_activations_validate_input_like_predict():
     X, y = _data("multiclass")
-    clf = _quiet_fit(_bp(), X, y)
+    clf = _bp().fit(X, y)
     expected = clf.hidden_activations(X)
     assert_allclose(clf.hidden_activations(sp.csr_matrix(X)), expected)
     assert_allclose(clf.hidden_activations(X.tolist()), expected)
@@ -346,7 +337,7 @@ def test_hidden_activations_validate_input_like_predict():
         clf.hidden_activations(np.full_like(X, np.nan))
 
     X32 = X.astype(np.float32)
-    clf32 = _quiet_fit(_bp(), X32, y)
+    clf32 = _bp().fit(X32, y)
     assert clf32.hidden_activations(X32).dtype == np.float32
 
 
@@ -354,12 +345,12 @@ def test_hidden_activations_errors():
     X, y = _data("binary")
     with pytest.raises(NotFittedError):
         BPClassifier().hidden_activations(X)
-    clf = _quiet_fit(_bp(), X, y)
+    clf = _bp().fit(X, y)
     for layer in (2, -3, 10):
         with pytest.raises(ValueError, match="out of range"):
             clf.hidden_activations(X, layer=layer)
     with pytest.raises(TypeError, match="integer"):
         clf.hidden_activations(X, layer=1.0)
-    flat = _quiet_fit(_bp(hidden_layer_sizes=()), X, y)
+    flat = _bp(hidden_layer_sizes=()).fit(X, y)
     with pytest.raises(ValueError, match="no hidden layers"):
         flat.hidden_activations(X)

@@ -1,16 +1,16 @@
 """A user-supplied validation set (``X_val``/``y_val``) and ``scoring``."""
 
-import warnings
-
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.datasets import make_classification
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import balanced_accuracy_score, log_loss
 from sklearn.model_selection import train_test_split
 
 from skbp import BPClassifier
+
+# Most fits here under-train on purpose.
+pytestmark = pytest.mark.usefixtures("no_convergence_warning")
 
 
 @pytest.fixture
@@ -26,12 +26,6 @@ def split():
     return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
 
 
-def _fit(clf, X, y, **fit_params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return clf.fit(X, y, **fit_params)
-
-
 def test_early_stopping_on_validation_loss_with_x_val(split):
     X_train, X_val, y_train, y_val = split
     # A large network and learning rate overfit quickly, so the validation loss
@@ -45,7 +39,7 @@ def test_early_stopping_on_validation_loss_with_x_val(split):
         max_iter=300,
         random_state=0,
     )
-    _fit(clf, X_train, y_train, X_val=X_val, y_val=y_val)
+    clf.fit(X_train, y_train, X_val=X_val, y_val=y_val)
     assert clf.n_iter_ < 300
     assert len(clf.validation_loss_curve_) == clf.n_iter_
     assert len(clf.validation_scores_) == clf.n_iter_
@@ -61,8 +55,8 @@ def test_early_stopping_on_validation_loss_with_x_val(split):
 def test_x_val_without_early_stopping_is_monitored_only(split):
     X_train, X_val, y_train, y_val = split
     params = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
-    with_val = _fit(BPClassifier(**params), X_train, y_train, X_val=X_val, y_val=y_val)
-    without = _fit(BPClassifier(**params), X_train, y_train)
+    with_val = BPClassifier(**params).fit(X_train, y_train, X_val=X_val, y_val=y_val)
+    without = BPClassifier(**params).fit(X_train, y_train)
     # Monitoring does not change the training itself.
     assert_allclose(with_val.loss_curve_, without.loss_curve_)
     assert without.validation_scores_ is None
@@ -80,15 +74,9 @@ def test_x_val_without_early_stopping_is_monitored_only(split):
 )
 def test_scoring_name_or_callable(split, scoring):
     X_train, X_val, y_train, y_val = split
-    clf = _fit(
-        BPClassifier(
-            hidden_layer_sizes=(16,), max_iter=20, scoring=scoring, random_state=0
-        ),
-        X_train,
-        y_train,
-        X_val=X_val,
-        y_val=y_val,
-    )
+    clf = BPClassifier(
+        hidden_layer_sizes=(16,), max_iter=20, scoring=scoring, random_state=0
+    ).fit(X_train, y_train, X_val=X_val, y_val=y_val)
     assert clf.validation_scores_[-1] == pytest.approx(
         balanced_accuracy_score(y_val, clf.predict(X_val))
     )
@@ -97,13 +85,8 @@ def test_scoring_name_or_callable(split, scoring):
 def test_sample_weight_val_weights_the_validation_loss(split):
     X_train, X_val, y_train, y_val = split
     sw_val = np.random.RandomState(0).uniform(0.1, 3.0, size=len(y_val))
-    clf = _fit(
-        BPClassifier(hidden_layer_sizes=(16,), max_iter=10, random_state=0),
-        X_train,
-        y_train,
-        X_val=X_val,
-        y_val=y_val,
-        sample_weight_val=sw_val,
+    clf = BPClassifier(hidden_layer_sizes=(16,), max_iter=10, random_state=0).fit(
+        X_train, y_train, X_val=X_val, y_val=y_val, sample_weight_val=sw_val
     )
     expected = log_loss(y_val, clf.predict_proba(X_val), sample_weight=sw_val)
     assert clf.validation_loss_curve_[-1] == pytest.approx(expected, rel=1e-9)

@@ -6,15 +6,16 @@ followed by k more equal 2k epochs in one call.
 """
 
 import io
-import warnings
 
 import joblib
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from sklearn.exceptions import ConvergenceWarning
 
 from skbp import BPClassifier
+
+# Most fits here under-train on purpose.
+pytestmark = pytest.mark.usefixtures("no_convergence_warning")
 
 SOLVERS = [
     dict(solver="adam"),
@@ -42,25 +43,19 @@ def _params(solver_params, max_iter):
     )
 
 
-def _fit(clf, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return clf.fit(X, y)
-
-
 @pytest.mark.parametrize("solver_params", SOLVERS)
 @pytest.mark.parametrize("round_trip", [False, True])
 def test_warm_start_k_plus_k_equals_2k(multiclass_data, solver_params, round_trip):
     X, y = multiclass_data
     k = 4
-    once = _fit(BPClassifier(**_params(solver_params, 2 * k)), X, y)
-    twice = _fit(BPClassifier(warm_start=True, **_params(solver_params, k)), X, y)
+    once = BPClassifier(**_params(solver_params, 2 * k)).fit(X, y)
+    twice = BPClassifier(warm_start=True, **_params(solver_params, k)).fit(X, y)
     if round_trip:
         buffer = io.BytesIO()
         joblib.dump(twice, buffer)
         buffer.seek(0)
         twice = joblib.load(buffer)
-    _fit(twice, X, y)
+    twice.fit(X, y)
     assert twice.t_ == once.t_
     assert_allclose(twice.loss_curve_, once.loss_curve_, rtol=1e-12)
     for got, expected in zip(
@@ -74,7 +69,7 @@ def test_warm_start_k_plus_k_equals_2k(multiclass_data, solver_params, round_tri
 def test_partial_fit_epochs_equal_fit_epochs(multiclass_data, solver_params):
     """Three partial_fit calls are three epochs of one fit."""
     X, y = multiclass_data
-    once = _fit(BPClassifier(**_params(solver_params, 3)), X, y)
+    once = BPClassifier(**_params(solver_params, 3)).fit(X, y)
     stepwise = BPClassifier(**_params(solver_params, 3))
     for _ in range(3):
         stepwise.partial_fit(X, y, classes=np.unique(y))
@@ -85,7 +80,7 @@ def test_partial_fit_epochs_equal_fit_epochs(multiclass_data, solver_params):
 def test_optimizer_state_is_plain_data(multiclass_data):
     """No skbp class ends up in the pickled optimiser state."""
     X, y = multiclass_data
-    clf = _fit(BPClassifier(**_params(dict(solver="adam"), 2)), X, y)
+    clf = BPClassifier(**_params(dict(solver="adam"), 2)).fit(X, y)
     state = clf._optimizer_state
     assert isinstance(state, dict)
     for value in state.values():
@@ -104,8 +99,6 @@ def test_all_zero_weight_minibatch_is_skipped(multiclass_data):
         shuffle=False,
         random_state=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y, sample_weight=sample_weight)
+    clf.fit(X, y, sample_weight=sample_weight)
     assert np.all(np.isfinite(clf.loss_curve_))
     assert np.all(np.isfinite(clf.predict_proba(X)))
