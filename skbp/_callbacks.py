@@ -55,9 +55,7 @@ class _CallbacksNeedNewerSklearn:
 
 
 #: The base class that gives BPClassifier ``set_callbacks``.
-CallbackSupport = (
-    CallbackSupportMixin if CALLBACKS_AVAILABLE else (_CallbacksNeedNewerSklearn)
-)
+CallbackSupport = CallbackSupportMixin or _CallbacksNeedNewerSklearn
 
 
 def has_callbacks(estimator):

@@ -383,7 +383,7 @@ def fit_stochastic(
     """
     history = History()
     n_samples = X.shape[0]
-    n_batches = -(-n_samples // batch_size)
+    n_batches = len(_batch_slices(n_samples, batch_size))
     grad = np.empty_like(theta)
     last_finite = np.empty_like(theta)
     best_theta = None
