@@ -18,6 +18,8 @@ gradient tests all call. Notation (the same everywhere in skbp):
 This module must not import scikit-learn, ``_training`` or ``_classifier``.
 """
 
+from functools import partial
+
 import numpy as np
 
 from skbp._activations import ACTIVATIONS
@@ -192,11 +194,13 @@ class Network:
         Canonical activation name of each hidden layer.
     output : {"softmax", "logistic"}
         Output function.
-    loss : {"log_loss", "squared_error"}
-        Loss function.
+    loss : str
+        Loss function; ``(loss, output)`` must be a key of ``OUTPUT_LOSSES``.
+    loss_params : dict, optional
+        Keyword arguments of the loss function (the Huber threshold).
     """
 
-    def __init__(self, layer_sizes, activations, output, loss):
+    def __init__(self, layer_sizes, activations, output, loss, loss_params=None):
         self.layout = Layout(layer_sizes)
         if len(activations) != self.layout.n_layers - 1:
             raise ValueError(
@@ -207,7 +211,10 @@ class Network:
         self._hidden = [ACTIVATIONS[name] for name in self.activations]
         self.output = output
         self.loss_name = loss
+        self.loss_params = dict(loss_params or {})
         self._loss_fn = OUTPUT_LOSSES[(loss, output)]
+        if self.loss_params:
+            self._loss_fn = partial(self._loss_fn, **self.loss_params)
         self._workspaces = {}
 
     def _workspace(self, n_rows, dtype):
