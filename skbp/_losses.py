@@ -1,14 +1,18 @@
 """The output layer: output functions, per-sample losses and output deltas.
 
 The network's last layer produces logits ``z`` of shape ``(n_samples, n_outputs)``.
-An *output function* turns them into probabilities (``softmax`` for multiclass
-log-loss, ``logistic`` otherwise). For each supported (loss, output) pair there is
-one function that returns the per-sample loss and writes ``delta = dL/dz`` — the
-derivative of the *unweighted* per-sample loss with respect to the logits. The
-caller applies the sample weights and the ``1 / sum(sample_weight)`` factor.
+An *output function* (``OUTPUT_FUNCTIONS``) turns them into what ``predict`` and
+``predict_proba`` return: probabilities for a classifier (``softmax`` for
+multiclass log-loss, ``logistic`` otherwise), the predicted mean for a regressor
+(``identity``, or ``exp`` for the log link of the Poisson loss). For each
+supported (loss, output) pair there is one function in ``OUTPUT_LOSSES`` that
+returns the per-sample loss and writes ``delta = dL/dz`` — the derivative of the
+*unweighted* per-sample loss with respect to the logits. The caller applies the
+sample weights and the ``1 / sum(sample_weight)`` factor.
 
-Losses are computed from the logits (log-sum-exp, ``logaddexp``) rather than from
-clipped probabilities, so they stay finite for confident predictions.
+Losses are computed from the logits (log-sum-exp, ``logaddexp``, ``z`` instead of
+``log(exp(z))`` for the Poisson deviance) rather than from clipped probabilities
+or means, so they stay finite for confident predictions.
 
 The loss functions reduce over the last axis, so they also take the 1-D vectors
 of a single sample (the online path of ``Network``).
@@ -19,7 +23,7 @@ This module must not import scikit-learn or any other skbp module.
 import math
 
 import numpy as np
-from scipy.special import expit, log_expit
+from scipy.special import expit, log_expit, xlogy
 
 
 def softmax(z, out=None):
@@ -97,10 +101,68 @@ def logistic(z, out=None):
     return expit(z, out=out)
 
 
-#: Output function name -> (probabilities from logits, log-probabilities).
-OUTPUTS = {
-    "softmax": (softmax, log_softmax),
-    "logistic": (logistic, log_expit),
+def identity(z, out=None):
+    """The identity output ``a = z`` of a regressor trained on real targets.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_samples, n_outputs)
+        Logits.
+    out : ndarray of shape (n_samples, n_outputs), optional
+        Where to write the result; may be ``z``.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_outputs)
+        ``out`` if given, else a new array (as the other output functions return).
+    """
+    if out is None:
+        return z.copy()
+    if out is not z:
+        np.copyto(out, z)
+    return out
+
+
+def exp(z, out=None):
+    """The inverse of the log link, ``mu = exp(z)``, of a Poisson regressor.
+
+    The logit is the log of the predicted mean, so the mean is positive whatever
+    the weights.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_samples, n_outputs)
+        Logits (log-means).
+    out : ndarray of shape (n_samples, n_outputs), optional
+        Where to write the result; may be ``z``.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_outputs)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> exp(np.array([[0.0, np.log(3.0)]]))
+    array([[1., 3.]])
+    """
+    return np.exp(z, out=out)
+
+
+#: Output function name -> output function ``fn(z, out=None)``: what ``predict``
+#: (regressors) and ``predict_proba`` (classifiers) apply to the logits.
+OUTPUT_FUNCTIONS = {
+    "softmax": softmax,
+    "logistic": logistic,
+    "identity": identity,
+    "exp": exp,
+}
+
+#: Classifier output name -> log of the output function (``predict_log_proba``),
+#: computed from the logits. Only classification outputs are probabilities.
+OUTPUT_LOG_PROBA = {
+    "softmax": log_softmax,
+    "logistic": log_expit,
 }
 
 
@@ -218,18 +280,167 @@ def logistic_squared_error(z, Y, delta):
     return loss
 
 
-#: (loss name, output function name) -> loss-and-delta function.
+# Regression pairs. delta may alias z: each function either works element by
+# element (delta = z - Y) or reads z completely (into r = z - Y, or exp(z)) before
+# it writes delta. The Huber threshold is turned into a Python float: a NumPy
+# float64 scalar would upcast float32 arrays.
+
+
+def identity_squared_error(z, Y, delta):
+    """Half the squared error of identity outputs, summed over outputs.
+
+    The pair (``"squared_error"``, ``"identity"``): ``L = 1/2 * sum_k (z_k - Y_k)^2``
+    and ``dL/dz = z - Y``, because the identity is the canonical link of the
+    Gaussian likelihood (nothing to chain through).
+
+    Summing over the outputs (not averaging) keeps the loss and its gradient the
+    same function for multi-output targets by construction. scikit-learn's
+    ``MLPRegressor`` reports ``1/2 * mean_k`` (its ``squared_loss``) but
+    backpropagates ``z - Y``, the gradient of the sum: for one output both agree,
+    for ``n_outputs > 1`` its L-BFGS receives a loss and a gradient that differ by
+    the factor ``n_outputs``.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_samples, n_outputs) or (n_outputs,)
+        Logits, which are the predictions.
+    Y : ndarray of the same shape as ``z``
+        Real targets.
+    delta : ndarray of the same shape as ``z``
+        Written with ``dL/dz``; may be ``z``.
+
+    Returns
+    -------
+    loss : ndarray of shape (n_samples,), or 0-d for 1-D input
+    """
+    np.subtract(z, Y, out=delta)  # the residual, element by element
+    return 0.5 * np.square(delta).sum(axis=-1)
+
+
+def exp_poisson(z, Y, delta):
+    """Half the Poisson deviance of a log-link output, summed over outputs.
+
+    The pair (``"poisson"``, ``"exp"``), with the mean ``mu = exp(z)``:
+    ``L = sum_k Y_k log(Y_k / mu_k) - Y_k + mu_k``, per sample exactly the terms of
+    scikit-learn's ``poisson_loss``. It is computed from the logit as
+    ``xlogy(Y, Y) - Y z - Y + exp(z)``: no ``log(mu)`` to underflow, and
+    ``0 log 0 = 0`` for ``Y = 0``. ``dL/dz = exp(z) - Y = mu - Y``, because the
+    log is the canonical link of the Poisson likelihood (``d mu / dz = mu``
+    cancels the ``1 / mu`` of the deviance). Targets must be non-negative; the
+    estimator checks them.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_samples, n_outputs) or (n_outputs,)
+        Logits, the log of the predicted means.
+    Y : ndarray of the same shape as ``z``
+        Non-negative targets (counts or rates).
+    delta : ndarray of the same shape as ``z``
+        Written with ``dL/dz``; may be ``z``.
+
+    Returns
+    -------
+    loss : ndarray of shape (n_samples,), or 0-d for 1-D input
+    """
+    mu = np.exp(z)
+    per_output = xlogy(Y, Y)
+    per_output -= Y * (z + 1.0)  # - Y z - Y
+    per_output += mu
+    np.subtract(mu, Y, out=delta)
+    return per_output.sum(axis=-1)
+
+
+def identity_huber(z, Y, delta, *, threshold):
+    """Huber loss of identity outputs, summed over outputs.
+
+    The pair (``"huber"``, ``"identity"``). With the residual ``r = z - Y`` and
+    the threshold ``t``, each output contributes ``r^2 / 2`` where ``|r| <= t``
+    and ``t (|r| - t / 2)`` beyond: quadratic near the target, linear (robust to
+    outliers) far from it. Its derivative is ``r`` inside and ``t sign(r)``
+    outside, so ``dL/dz = clip(r, -t, t)``; both pieces meet with equal value and
+    slope at ``|r| = t``, so the loss is once differentiable everywhere.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_samples, n_outputs) or (n_outputs,)
+        Logits, which are the predictions.
+    Y : ndarray of the same shape as ``z``
+        Real targets.
+    delta : ndarray of the same shape as ``z``
+        Written with ``dL/dz``; may be ``z``.
+    threshold : float
+        ``t > 0``, where the loss turns from quadratic to linear.
+
+    Returns
+    -------
+    loss : ndarray of shape (n_samples,), or 0-d for 1-D input
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z, Y = np.array([[0.5, 3.0]]), np.zeros((1, 2))
+    >>> delta = np.empty_like(z)
+    >>> identity_huber(z, Y, delta, threshold=1.0)  # 0.5**2 / 2 + (3 - 1/2)
+    array([2.625])
+    >>> delta
+    array([[0.5, 1. ]])
+    """
+    t = float(threshold)
+    r = z - Y
+    np.clip(r, -t, t, out=delta)
+    # With c = clip(r, -t, t), c (r - c / 2) is r^2 / 2 where |r| <= t and
+    # t (|r| - t / 2) beyond (c = t sign(r)): both pieces in one expression.
+    r -= 0.5 * delta
+    r *= delta
+    return r.sum(axis=-1)
+
+
+def identity_absolute_error(z, Y, delta):
+    """Absolute error of identity outputs, summed over outputs.
+
+    The pair (``"absolute_error"``, ``"identity"``): ``L = sum_k |z_k - Y_k|`` and
+    ``dL/dz = sign(z - Y)``. The loss has a kink at ``z = Y``, where it has no
+    derivative; there ``delta`` is 0, a subgradient (any value in ``[-1, 1]``
+    is one), which is what subgradient descent needs. L-BFGS assumes a smooth
+    loss and may stop early on it.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_samples, n_outputs) or (n_outputs,)
+        Logits, which are the predictions.
+    Y : ndarray of the same shape as ``z``
+        Real targets.
+    delta : ndarray of the same shape as ``z``
+        Written with ``dL/dz`` (a subgradient); may be ``z``.
+
+    Returns
+    -------
+    loss : ndarray of shape (n_samples,), or 0-d for 1-D input
+    """
+    r = z - Y
+    np.sign(r, out=delta)
+    np.abs(r, out=r)
+    return r.sum(axis=-1)
+
+
+#: (loss name, output function name) -> loss-and-delta function
+#: ``fn(z, Y, delta, **loss_params) -> per-sample loss``.
 OUTPUT_LOSSES = {
     ("log_loss", "softmax"): softmax_log_loss,
     ("log_loss", "logistic"): logistic_log_loss,
     ("squared_error", "logistic"): logistic_squared_error,
+    ("squared_error", "identity"): identity_squared_error,
+    ("poisson", "exp"): exp_poisson,
+    ("huber", "identity"): identity_huber,
+    ("absolute_error", "identity"): identity_absolute_error,
 }
 
-LOSSES = ("log_loss", "squared_error")
+CLASSIFICATION_LOSSES = ("log_loss", "squared_error")
+REGRESSION_LOSSES = ("squared_error", "poisson", "huber", "absolute_error")
 
 
 def output_function_for(loss: str, n_outputs: int, multilabel: bool) -> str:
-    """Choose the output function for a loss and a target layout.
+    """Choose the output function of a classifier for a loss and a target layout.
 
     Multiclass log-loss uses softmax; binary (one output), multilabel and every
     squared-error network use independent logistic outputs (the classic network
@@ -248,3 +459,25 @@ def output_function_for(loss: str, n_outputs: int, multilabel: bool) -> str:
     if loss == "log_loss" and n_outputs > 1 and not multilabel:
         return "softmax"
     return "logistic"
+
+
+def regression_output_for(loss: str) -> str:
+    """Choose the output function of a regressor for a loss.
+
+    The Poisson deviance is paired with its canonical log link, so the predicted
+    mean ``exp(z)`` is positive; every other regression loss uses the identity.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson", "huber", "absolute_error"}
+
+    Returns
+    -------
+    {"identity", "exp"}
+
+    Examples
+    --------
+    >>> regression_output_for("poisson"), regression_output_for("huber")
+    ('exp', 'identity')
+    """
+    return "exp" if loss == "poisson" else "identity"

@@ -1,19 +1,39 @@
 """Unit tests for skbp._losses: output functions, per-sample losses, deltas."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
+from sklearn.neural_network._base import poisson_loss, squared_loss
 
 from skbp._losses import (
-    LOSSES,
+    CLASSIFICATION_LOSSES,
+    OUTPUT_FUNCTIONS,
+    OUTPUT_LOG_PROBA,
     OUTPUT_LOSSES,
-    OUTPUTS,
+    REGRESSION_LOSSES,
     log_softmax,
     logistic,
     output_function_for,
+    regression_output_for,
     softmax,
 )
+
+#: Huber threshold used throughout; residuals are drawn on both sides of it.
+THRESHOLD = 0.8
+#: Keyword arguments of a pair's loss function (what ``Network(loss_params=...)``
+#: passes); pairs not listed take none.
+PARAMS = {("huber", "identity"): {"threshold": THRESHOLD}}
+#: Pairs whose output is bounded (or linear), so extreme logits give finite losses.
+#: The log link is not: exp(1000) overflows, as the predicted mean itself would.
+UNBOUNDED_OUTPUTS = {"exp"}
+
+
+def _loss_fn(pair):
+    """The loss-and-delta function of a pair with its keyword arguments bound."""
+    return partial(OUTPUT_LOSSES[pair], **PARAMS.get(pair, {}))
 
 
 def _softmax_cross_entropy(z, Y):
@@ -34,13 +54,87 @@ def _logistic_half_squared_error(z, Y):
     return 0.5 * ((Y - a) ** 2).sum(axis=1)
 
 
+def _identity_half_squared_error(z, Y):
+    # 0.5 * sum_k (z_k - Y_k)^2: the identity output is the prediction.
+    return 0.5 * ((z - Y) ** 2).sum(axis=1)
+
+
+def _exp_half_poisson_deviance(z, Y):
+    # sum_k Y log(Y / mu) - Y + mu with mu = exp(z) and 0 log 0 = 0, as written
+    # in textbooks (through mu, not from the logit).
+    mu = np.exp(z)
+    positive = Y > 0
+    y_log_y_over_mu = np.zeros_like(Y)
+    y_log_y_over_mu[positive] = Y[positive] * np.log(Y[positive] / mu[positive])
+    return (y_log_y_over_mu - Y + mu).sum(axis=1)
+
+
+def _identity_huber(z, Y, threshold):
+    # r^2 / 2 for |r| <= t, t (|r| - t / 2) beyond, summed over outputs.
+    r = np.abs(z - Y)
+    quadratic = 0.5 * r**2
+    linear = threshold * (r - 0.5 * threshold)
+    return np.where(r <= threshold, quadratic, linear).sum(axis=1)
+
+
+def _identity_absolute_error(z, Y):
+    return np.abs(z - Y).sum(axis=1)
+
+
 #: (loss, output) -> direct per-sample formula. Must cover OUTPUT_LOSSES exactly.
 DIRECT = {
     ("log_loss", "softmax"): _softmax_cross_entropy,
     ("log_loss", "logistic"): _logistic_cross_entropy,
     ("squared_error", "logistic"): _logistic_half_squared_error,
+    ("squared_error", "identity"): _identity_half_squared_error,
+    ("poisson", "exp"): _exp_half_poisson_deviance,
+    ("huber", "identity"): _identity_huber,
+    ("absolute_error", "identity"): _identity_absolute_error,
 }
 PAIRS = sorted(set(DIRECT) | set(OUTPUT_LOSSES))
+
+
+def _direct(pair, z, Y):
+    return DIRECT[pair](z, Y, **PARAMS.get(pair, {}))
+
+
+def _atol(z, Y, eps):
+    """Absolute tolerance for a per-sample loss, ``eps`` times its largest term.
+
+    A small log-loss or Poisson deviance is the difference of terms as large as
+    ``|Y z|`` (``Y log Y - Y z``, ``logsumexp(z) - Y z``), so its rounding error is
+    relative to those terms, not to the result.
+    """
+    return eps * max(1.0, float(np.abs(Y * z).sum(axis=-1).max()))
+
+
+def _softmax_direct(z):
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+#: Output function -> closed form. Must cover OUTPUT_FUNCTIONS exactly.
+OUTPUT_DIRECT = {
+    "softmax": _softmax_direct,
+    "logistic": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "identity": lambda z: z,
+    "exp": np.exp,
+}
+
+
+def _residuals(shape, rng, margin=1e-2):
+    """Residuals ``z - Y`` alternately inside and outside the Huber threshold.
+
+    Every residual stays ``margin`` away from the kinks of the absolute error
+    (``r = 0``) and of the Huber loss's second derivative (``|r| = THRESHOLD``),
+    where a central difference would straddle two pieces; signs are random.
+    """
+    n = int(np.prod(shape))
+    inside = rng.uniform(margin, THRESHOLD - margin, n)
+    outside = rng.uniform(THRESHOLD + margin, 3.0 * THRESHOLD, n)
+    magnitude = np.where(np.arange(n) % 2 == 0, inside, outside)
+    sign = rng.choice([-1.0, 1.0], n)
+    return (sign * magnitude).reshape(shape)
 
 
 def _problem(pair, n_samples=7, n_outputs=3, seed=0, dtype=np.float64):
@@ -49,15 +143,43 @@ def _problem(pair, n_samples=7, n_outputs=3, seed=0, dtype=np.float64):
     z = 2.0 * rng.randn(n_samples, n_outputs)
     if pair[1] == "softmax":
         Y = np.eye(n_outputs)[rng.randint(n_outputs, size=n_samples)]
-    else:
+    elif pair[1] == "logistic":
         Y = rng.randint(2, size=(n_samples, n_outputs)).astype(float)
+    elif pair[1] == "exp":
+        # Counts drawn around the predicted means; some are 0.
+        Y = rng.poisson(np.exp(z)).astype(float)
+    else:  # identity: real targets, away from the kinks of huber / absolute error
+        Y = z - _residuals(z.shape, rng)
     return z.astype(dtype), Y.astype(dtype)
 
 
 def test_registries():
     assert set(OUTPUT_LOSSES) == set(DIRECT)
-    assert set(OUTPUTS) == {"softmax", "logistic"}
-    assert set(LOSSES) == {loss for loss, _ in OUTPUT_LOSSES}
+    assert set(OUTPUT_FUNCTIONS) == set(OUTPUT_DIRECT)
+    assert set(OUTPUT_FUNCTIONS) == {"softmax", "logistic", "identity", "exp"}
+    assert set(OUTPUT_LOG_PROBA) == {"softmax", "logistic"}
+    # Every pair names a registered output function and a known loss.
+    assert {output for _, output in OUTPUT_LOSSES} == set(OUTPUT_FUNCTIONS)
+    assert set(CLASSIFICATION_LOSSES) | set(REGRESSION_LOSSES) == {
+        loss for loss, _ in OUTPUT_LOSSES
+    }
+    assert set(PARAMS) <= set(OUTPUT_LOSSES)
+
+
+@pytest.mark.parametrize("output", sorted(OUTPUT_FUNCTIONS))
+def test_output_function_matches_closed_form(output, dtype):
+    z, _ = _problem(("squared_error", output), dtype=dtype)
+    fn = OUTPUT_FUNCTIONS[output]
+    expected = OUTPUT_DIRECT[output](z.astype(np.float64))
+    a = fn(z)
+    assert a is not z
+    assert a.dtype == dtype
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    assert_allclose(a, expected, rtol=rtol)
+    # out may alias z.
+    z_alias = z.copy()
+    assert fn(z_alias, out=z_alias) is z_alias
+    assert_array_equal(z_alias, a)
 
 
 def test_softmax_rows_sum_to_one_for_huge_logits():
@@ -97,10 +219,10 @@ def test_log_softmax_finite_where_softmax_underflows():
     assert_allclose(log_softmax(z_mod), np.log(softmax(z_mod)), rtol=1e-12)
 
 
-@pytest.mark.parametrize("output", sorted(OUTPUTS))
+@pytest.mark.parametrize("output", sorted(OUTPUT_LOG_PROBA))
 def test_output_log_probabilities_match_probabilities(output):
     z, _ = _problem(("log_loss", output))
-    prob, log_prob = OUTPUTS[output]
+    prob, log_prob = OUTPUT_FUNCTIONS[output], OUTPUT_LOG_PROBA[output]
     assert_allclose(log_prob(z), np.log(prob(z)), rtol=1e-12)
 
 
@@ -112,25 +234,43 @@ def test_logistic_is_expit():
 @pytest.mark.parametrize("pair", PAIRS, ids=lambda p: "-".join(p))
 def test_per_sample_loss_matches_direct_formula(pair):
     z, Y = _problem(pair)
-    loss = OUTPUT_LOSSES[pair](z.copy(), Y, np.empty_like(z))
+    loss = _loss_fn(pair)(z.copy(), Y, np.empty_like(z))
     assert loss.shape == (z.shape[0],)
-    assert_allclose(loss, DIRECT[pair](z, Y), rtol=1e-12)
+    assert_allclose(loss, _direct(pair, z, Y), rtol=1e-12, atol=_atol(z, Y, 1e-14))
 
 
 @pytest.mark.parametrize(
     "pair", [p for p in PAIRS if p[1] != "softmax"], ids=lambda p: "-".join(p)
 )
-def test_binary_single_output(pair):
-    # Binary problems use one logistic output; softmax needs at least two.
+def test_single_output(pair):
+    # Binary problems and single-target regression use one output; softmax needs
+    # at least two.
     z, Y = _problem(pair, n_outputs=1)
-    loss = OUTPUT_LOSSES[pair](z.copy(), Y, np.empty_like(z))
-    assert_allclose(loss, DIRECT[pair](z, Y), rtol=1e-12)
+    loss = _loss_fn(pair)(z.copy(), Y, np.empty_like(z))
+    assert_allclose(loss, _direct(pair, z, Y), rtol=1e-12, atol=_atol(z, Y, 1e-14))
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=lambda p: "-".join(p))
+def test_one_sample_matches_row_of_batch(pair, dtype):
+    # The online path passes one sample's 1-D vectors; the loss is then 0-d.
+    z, Y = _problem(pair, dtype=dtype)
+    loss_fn = _loss_fn(pair)
+    delta = np.empty_like(z)
+    loss = loss_fn(z.copy(), Y, delta)
+    rtol = 1e-6 if dtype == np.float32 else 1e-13
+    for i in range(z.shape[0]):
+        delta_i = np.empty_like(z[i])
+        loss_i = loss_fn(z[i].copy(), Y[i], delta_i)
+        assert np.ndim(loss_i) == 0
+        assert delta_i.dtype == dtype
+        assert_allclose(loss_i, loss[i], rtol=rtol)
+        assert_allclose(delta_i, delta[i], rtol=rtol, atol=1e-15)
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=lambda p: "-".join(p))
 def test_delta_matches_finite_differences(pair, seed):
     z, Y = _problem(pair, seed=seed)
-    loss_fn = OUTPUT_LOSSES[pair]
+    loss_fn = _loss_fn(pair)
     delta = np.empty_like(z)
     loss_fn(z.copy(), Y, delta)
 
@@ -153,22 +293,26 @@ def test_delta_matches_finite_differences(pair, seed):
 def test_delta_may_alias_z(pair):
     z, Y = _problem(pair)
     delta = np.empty_like(z)
-    expected_loss = OUTPUT_LOSSES[pair](z.copy(), Y, delta)
+    expected_loss = _loss_fn(pair)(z.copy(), Y, delta)
 
     z_alias = z.copy()
-    loss = OUTPUT_LOSSES[pair](z_alias, Y, z_alias)
+    loss = _loss_fn(pair)(z_alias, Y, z_alias)
     assert_allclose(loss, expected_loss, rtol=1e-15)
     assert_allclose(z_alias, delta, rtol=1e-15)
 
 
-@pytest.mark.parametrize("pair", PAIRS, ids=lambda p: "-".join(p))
+@pytest.mark.parametrize(
+    "pair",
+    [p for p in PAIRS if p[1] not in UNBOUNDED_OUTPUTS],
+    ids=lambda p: "-".join(p),
+)
 def test_loss_finite_for_confident_logits(pair):
     # Confident and wrong predictions: the loss is large but finite, from logits.
     z = np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 0.0]])
     Y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
     delta = np.empty_like(z)
     with np.errstate(over="raise", divide="raise", invalid="raise"):
-        loss = OUTPUT_LOSSES[pair](z.copy(), Y, delta)
+        loss = _loss_fn(pair)(z.copy(), Y, delta)
     assert np.isfinite(loss).all()
     assert np.isfinite(delta).all()
     if pair[0] == "log_loss":
@@ -179,13 +323,14 @@ def test_loss_finite_for_confident_logits(pair):
 def test_float32_preserved(pair):
     z, Y = _problem(pair, dtype=np.float32)
     delta = np.empty_like(z)
-    loss = OUTPUT_LOSSES[pair](z.copy(), Y, delta)
+    loss = _loss_fn(pair)(z.copy(), Y, delta)
     assert delta.dtype == np.float32
+    assert loss.dtype == np.float32
     z64, Y64 = z.astype(np.float64), Y.astype(np.float64)
     delta64 = np.empty_like(z64)
-    loss64 = OUTPUT_LOSSES[pair](z64, Y64, delta64)
+    loss64 = _loss_fn(pair)(z64, Y64, delta64)
     assert_allclose(delta, delta64, rtol=1e-5, atol=1e-6)
-    assert_allclose(loss, loss64, rtol=1e-5, atol=1e-6)
+    assert_allclose(loss, loss64, rtol=1e-5, atol=_atol(z64, Y64, 1e-6))
 
 
 @pytest.mark.parametrize(
@@ -204,3 +349,131 @@ def test_output_function_for(loss, n_outputs, multilabel, expected):
     output = output_function_for(loss, n_outputs, multilabel)
     assert output == expected
     assert (loss, output) in OUTPUT_LOSSES
+
+
+@pytest.mark.parametrize(
+    "loss, expected",
+    [
+        ("squared_error", "identity"),
+        ("poisson", "exp"),
+        ("huber", "identity"),
+        ("absolute_error", "identity"),
+    ],
+)
+def test_regression_output_for(loss, expected):
+    output = regression_output_for(loss)
+    assert output == expected
+    assert (loss, output) in OUTPUT_LOSSES
+
+
+def test_every_regression_loss_is_covered():
+    assert {loss for loss, _ in PAIRS if _ in ("identity", "exp")} == set(
+        REGRESSION_LOSSES
+    )
+    for loss in REGRESSION_LOSSES:
+        assert (loss, regression_output_for(loss)) in OUTPUT_LOSSES
+
+
+def test_poisson_zero_targets():
+    # y = 0: y log(y / mu) is 0 (xlogy), so the deviance is the mean itself, and
+    # the gradient pushes the log-mean down with delta = mu.
+    z = np.array([[-2.0, 0.0, 3.0], [1.5, -0.5, 0.25]])
+    Y = np.zeros_like(z)
+    delta = np.empty_like(z)
+    with np.errstate(divide="raise", invalid="raise"):
+        loss = OUTPUT_LOSSES[("poisson", "exp")](z.copy(), Y, delta)
+    assert_allclose(loss, np.exp(z).sum(axis=1), rtol=1e-15)
+    assert_allclose(delta, np.exp(z), rtol=1e-15)
+
+
+def test_poisson_large_negative_logits():
+    # mu = exp(-800) underflows to 0, yet the loss is finite and exact: computed
+    # from the logit it is xlogy(y, y) - y z - y + exp(z), with no log(mu).
+    z = np.array([[-800.0, -800.0], [-50.0, -1000.0]])
+    Y = np.array([[0.0, 3.0], [1.0, 2.0]])
+    delta = np.empty_like(z)
+    with np.errstate(divide="raise", invalid="raise", over="raise"):
+        loss = OUTPUT_LOSSES[("poisson", "exp")](z.copy(), Y, delta)
+    assert np.isfinite(loss).all()
+    expected = [
+        0.0 + (3 * np.log(3.0) + 3 * 800.0 - 3.0),
+        (50.0 - 1.0) + (2 * np.log(2.0) + 2 * 1000.0 - 2.0),
+    ]
+    assert_allclose(loss, expected, rtol=1e-15)
+    assert_allclose(delta, np.exp(z) - Y, rtol=1e-15)
+    assert_allclose(delta, -Y, atol=1e-20)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_poisson_matches_scikit_learn(n_outputs, weighted, seed):
+    # scikit-learn's poisson_loss averages over samples and sums over outputs:
+    # the (weighted) mean of skbp's per-sample loss, up to rounding.
+    z, Y = _problem(("poisson", "exp"), n_outputs=n_outputs, seed=seed)
+    rng = np.random.RandomState(seed)
+    sw = rng.uniform(0.2, 2.0, z.shape[0]) if weighted else None
+    per_sample = OUTPUT_LOSSES[("poisson", "exp")](z.copy(), Y, np.empty_like(z))
+    w = np.ones(z.shape[0]) if sw is None else sw
+    expected = poisson_loss(Y, np.exp(z), sample_weight=sw)
+    assert_allclose(per_sample @ w / w.sum(), expected, rtol=1e-13)
+
+
+def test_squared_error_identity_matches_scikit_learn_for_one_output(seed):
+    z, Y = _problem(("squared_error", "identity"), n_outputs=1, seed=seed)
+    per_sample = OUTPUT_LOSSES[("squared_error", "identity")](
+        z.copy(), Y, np.empty_like(z)
+    )
+    assert_allclose(per_sample.mean(), squared_loss(Y, z), rtol=1e-14)
+
+
+def test_squared_error_identity_sums_over_outputs():
+    # skbp sums the half squared error over outputs, so that the loss and its
+    # delta z - Y are one function. scikit-learn's squared_loss reports the mean
+    # over outputs (n_outputs times smaller) while MLPRegressor backpropagates
+    # z - Y, the gradient of the sum.
+    z, Y = _problem(("squared_error", "identity"), n_outputs=3)
+    delta = np.empty_like(z)
+    per_sample = OUTPUT_LOSSES[("squared_error", "identity")](z.copy(), Y, delta)
+    assert_allclose(per_sample.mean(), 3 * squared_loss(Y, z), rtol=1e-14)
+    assert_allclose(delta, z - Y, rtol=1e-15)
+
+
+def test_huber_between_squared_and_absolute_error():
+    z, Y = _problem(("huber", "identity"))
+    huber = OUTPUT_LOSSES[("huber", "identity")]
+    r = z - Y
+    assert (np.abs(r) < THRESHOLD).any() and (np.abs(r) > THRESHOLD).any()
+    delta = np.empty_like(z)
+    huber(z, Y, delta, threshold=THRESHOLD)
+    assert_array_equal(delta, np.clip(r, -THRESHOLD, THRESHOLD))
+    # Beyond every residual the threshold makes Huber the half squared error ...
+    squared = OUTPUT_LOSSES[("squared_error", "identity")](z, Y, np.empty_like(z))
+    assert_allclose(huber(z, Y, delta, threshold=1e3), squared, rtol=1e-14)
+    assert_allclose(delta, r, rtol=1e-15)
+    # ... and below them t * (absolute error - t / 2) per output.
+    t = 1e-3
+    absolute = OUTPUT_LOSSES[("absolute_error", "identity")](z, Y, np.empty_like(z))
+    expected = t * (absolute - 0.5 * t * z.shape[1])
+    assert_allclose(huber(z, Y, delta, threshold=t), expected, rtol=1e-12)
+    assert_allclose(delta, t * np.sign(r), rtol=1e-15)
+
+
+def test_huber_continuous_at_threshold():
+    # At |r| = t both pieces give t^2 / 2 and the delta is +-t.
+    t = 0.5
+    z = np.array([[t, -t, 0.0]])
+    Y = np.zeros_like(z)
+    delta = np.empty_like(z)
+    loss = OUTPUT_LOSSES[("huber", "identity")](z, Y, delta, threshold=t)
+    assert_allclose(loss, [t**2], rtol=1e-15)
+    assert_array_equal(delta, [[t, -t, 0.0]])
+
+
+def test_absolute_error_subgradient_at_zero_residual():
+    # |r| has no derivative at r = 0; the delta is 0 there, a subgradient.
+    z = np.array([[1.0, -2.0, 0.5]])
+    Y = np.array([[1.0, 0.0, 2.0]])
+    delta = np.empty_like(z)
+    loss = OUTPUT_LOSSES[("absolute_error", "identity")](z, Y, delta)
+    assert_allclose(loss, [0.0 + 2.0 + 1.5], rtol=1e-15)
+    assert_array_equal(delta, [[0.0, -1.0, -1.0]])
