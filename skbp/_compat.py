@@ -1,12 +1,15 @@
-"""The only module that imports private scikit-learn names.
+"""The only module that touches private scikit-learn names.
 
-If a scikit-learn release moves one of them, this is the one file to change.
+It imports scikit-learn's private helpers and reads and writes the private
+attributes of its fitted MLPs (for ``from_mlp`` / ``to_mlp``). If a scikit-learn
+release moves or renames one of them, this is the one file to change.
 """
 
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
+    Options,
     StrOptions,
 )
 from sklearn.utils.validation import _check_sample_weight
@@ -20,7 +23,55 @@ __all__ = [
     "CallbackSupportMixin",
     "Interval",
     "InvalidParameterError",
+    "Options",
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",
+    "is_callback_state",
+    "mlp_label_binarizer",
+    "mlp_no_improvement_count",
+    "set_mlp_private_state",
 ]
+
+
+def mlp_label_binarizer(mlp):
+    """The fitted ``LabelBinarizer`` of an ``MLPClassifier``, or None."""
+    return getattr(mlp, "_label_binarizer", None)
+
+
+def mlp_no_improvement_count(mlp):
+    """How many epochs an MLP has gone without improvement (0 if unknown)."""
+    return int(getattr(mlp, "_no_improvement_count", 0))
+
+
+def set_mlp_private_state(mlp, *, no_improvement_count, label_binarizer=None):
+    """Set the private attributes a fitted MLP reads when it trains on.
+
+    ``_best_coefs`` / ``_best_intercepts`` (early stopping's snapshot, read at
+    the end of the next fit) start as copies of the current weights, as
+    scikit-learn's own first fit makes them.
+
+    Parameters
+    ----------
+    mlp : MLPClassifier or MLPRegressor
+        A model whose ``coefs_`` and ``intercepts_`` are set.
+    no_improvement_count : int
+        Epochs without improvement so far.
+    label_binarizer : LabelBinarizer, optional
+        The classifier's fitted binarizer.
+    """
+    mlp._best_coefs = [c.copy() for c in mlp.coefs_]
+    mlp._best_intercepts = [b.copy() for b in mlp.intercepts_]
+    mlp._no_improvement_count = int(no_improvement_count)
+    if label_binarizer is not None:
+        mlp._label_binarizer = label_binarizer
+
+
+def is_callback_state(name):
+    """Whether an estimator attribute is scikit-learn's callback bookkeeping.
+
+    scikit-learn >= 1.9 stores a fit's callback context and the callbacks to
+    tear down on the estimator itself (``_callback_fit_ctx``,
+    ``_skl_callbacks_to_teardown``, ``_parent_callback_ctx``).
+    """
+    return name.startswith("_skl_") or "callback" in name

@@ -1,13 +1,14 @@
 """Check the hand-written backpropagation gradient against finite differences.
 
 ``check_network_gradients`` works on the core alone (a ``Network``, a flat
-``theta`` and plain arrays); ``check_gradients`` accepts a ``BPClassifier`` and
-prepares those arguments the way ``fit`` does. Both compute in float64 whatever
-the model's dtype: central differences in float32 are too coarse to tell a right
-gradient from a wrong one.
+``theta`` and plain arrays); ``check_gradients`` accepts a ``BPClassifier`` or
+``BPRegressor`` and prepares those arguments the way ``fit`` does. Both compute
+in float64 whatever the model's dtype: central differences in float32 are too
+coarse to tell a right gradient from a wrong one.
 
-Like ``_classifier``, this module sits on top of the core and may import
-scikit-learn's public API.
+Like the estimator modules, this module sits on top of the core and may import
+scikit-learn's public API; it uses the estimators through their base class's
+hooks and imports no estimator module.
 """
 
 import warnings
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
@@ -171,7 +172,7 @@ def check_network_gradients(
 
 
 def check_gradients(estimator, X, y, *, sample_weight=None, eps=1e-6, random_state=0):
-    """Check a ``BPClassifier``'s backpropagation gradient on data.
+    """Check a ``BPClassifier``'s or ``BPRegressor``'s backpropagation gradient.
 
     The gradient of the training loss at the estimator's current weights
     (``coefs_`` and ``intercepts_``) is compared with central finite differences,
@@ -179,15 +180,16 @@ def check_gradients(estimator, X, y, *, sample_weight=None, eps=1e-6, random_sta
 
     Parameters
     ----------
-    estimator : BPClassifier
+    estimator : BPClassifier or BPRegressor
         A fitted estimator, whose current weights are checked. An unfitted one is
         not modified: a clone is fitted for one epoch (``max_iter=1``, warnings
         silenced) and the gradient is checked at its weights.
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Data at which the loss is evaluated; keep it small, each parameter costs
         two passes over it.
-    y : array-like of shape (n_samples,) or (n_samples, n_labels)
-        Labels, from the classes the estimator was fitted on.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Labels from the classes the estimator was fitted on, or regression
+        targets (compared in the scaled units the regressor trains in).
     sample_weight : array-like of shape (n_samples,), default=None
         Sample weights; the estimator's ``class_weight`` is multiplied in, as in
         ``fit``.
@@ -236,18 +238,22 @@ def check_gradients(estimator, X, y, *, sample_weight=None, eps=1e-6, random_sta
 
     X = check_array(X, accept_sparse=["csr", "csc"], dtype=np.float64)
     y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y.ravel()
     network = estimator._network
     if X.shape[1] != network.layout.layer_sizes[0]:
         raise ValueError(
             f"X has {X.shape[1]} features, but the estimator was fitted with "
             f"{network.layout.layer_sizes[0]}."
         )
-    Y = estimator._label_binarizer.transform(y)
-    # The same weight vector fit uses: sample_weight times class_weight.
-    sample_weight = estimator._sample_weight(X, y, sample_weight, incremental=False)
+    if is_classifier(estimator) and y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    # The same targets and weight vector fit uses (class_weight multiplied in),
+    # at the parameters in the units the network trains in.
+    sample_weight = estimator._training_sample_weight(
+        X, y, sample_weight, incremental=False
+    )
+    Y = np.asarray(estimator._encode_targets(y, np.float64), dtype=np.float64)
     theta = network.layout.pack(estimator.coefs_, estimator.intercepts_, np.float64)
+    estimator._unfold_output_layer(network, theta)
     return check_network_gradients(
         network,
         theta,

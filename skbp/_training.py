@@ -1,11 +1,13 @@
 """Training loops: minibatch epochs, the stopping monitor, and the L-BFGS driver.
 
 The trainer knows nothing about scikit-learn: it receives plain arrays, a
-``Network``, an optimiser and, for early stopping, a function that scores the
-current parameters on held-out data. It updates ``theta`` in place and returns a
-``History`` record that the estimator copies into its fitted attributes.
+``Network``, a ``TrainingOptions`` record (made once per fit), the solver state
+(optimiser, stopping monitor, random generator) and, for a validation set, a
+function that scores the current parameters on it. It updates ``theta`` in place
+and returns a ``History`` record of everything it measured, which the estimator
+copies into its fitted attributes.
 
-This module must not import scikit-learn's estimator machinery or ``_classifier``.
+This module must not import scikit-learn or the estimator modules.
 """
 
 import time
@@ -35,7 +37,8 @@ class StoppingMonitor:
     Parameters
     ----------
     tol : float
-    n_iter_no_change : int
+    n_iter_no_change : int or float
+        ``np.inf`` never reports a plateau.
     best_loss : float
     best_score : float
     no_improvement_count : int
@@ -66,6 +69,68 @@ class StoppingMonitor:
         plateau = self.no_improvement_count > self.n_iter_no_change
         return plateau, is_best
 
+    def state(self):
+        """The monitor's progress as a plain dict (``tol`` and the count limit
+        are settings, given again when a monitor is made from it)."""
+        return {
+            "best_loss": float(self.best_loss),
+            "best_score": float(self.best_score),
+            "no_improvement_count": int(self.no_improvement_count),
+        }
+
+    @staticmethod
+    def initial_state():
+        """``state()`` of a monitor that has seen no epoch."""
+        return {"best_loss": np.inf, "best_score": -np.inf, "no_improvement_count": 0}
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """How one call of a trainer runs: the settings that stay fixed during it.
+
+    The estimator makes one per ``fit`` / ``partial_fit`` call from its
+    parameters, so the trainer's functions take this record instead of a long
+    list of arguments.
+
+    Attributes
+    ----------
+    alpha : float
+        L2 penalty.
+    max_iter : int
+        Maximum number of epochs (L-BFGS: iterations).
+    batch_size : int, default=200
+        Minibatch size of the stochastic solvers; 1 is online training.
+    shuffle : bool, default=True
+        Draw a new sample order every epoch.
+    dropout_rates : tuple of float or None, default=None
+        Drop probability of each hidden layer; None when nothing is dropped.
+    stop_on_validation : bool, default=False
+        With a validation set: stop on its score's plateau (instead of the
+        training loss's) and end with the parameters of the best-scoring epoch.
+    tol : float, default=1e-4
+        L-BFGS's gradient tolerance (the stochastic plateau rule lives in
+        ``StoppingMonitor``).
+    max_fun : int, default=15000
+        Maximum number of L-BFGS loss evaluations.
+    verbose : bool, default=False
+        Print one line per epoch (iteration).
+    """
+
+    alpha: float
+    max_iter: int
+    batch_size: int = 200
+    shuffle: bool = True
+    dropout_rates: tuple | None = None
+    stop_on_validation: bool = False
+    tol: float = 1e-4
+    max_fun: int = 15000
+    verbose: bool = False
+
+    def __post_init__(self):
+        # No dropout at all is the plain forward pass, not masks of ones.
+        if self.dropout_rates is not None and not any(self.dropout_rates):
+            object.__setattr__(self, "dropout_rates", None)
+
 
 @dataclass
 class History:
@@ -76,7 +141,9 @@ class History:
     loss_curve : list of float
         Training loss of each epoch (each iteration for L-BFGS).
     validation_scores : list of float
-        Validation score of each epoch, when early stopping monitors one.
+        Validation score of each epoch, when a validation set is scored.
+    validation_losses : list of float
+        Validation loss (data term, no L2) of each epoch, next to the scores.
     n_iter : int
         Epochs (iterations for L-BFGS) run in this call.
     samples_seen : int
@@ -94,6 +161,7 @@ class History:
 
     loss_curve: list = field(default_factory=list)
     validation_scores: list = field(default_factory=list)
+    validation_losses: list = field(default_factory=list)
     n_iter: int = 0
     samples_seen: int = 0
     converged: bool = False
@@ -206,13 +274,11 @@ def run_epoch(
     X,
     Y,
     sample_weight,
-    *,
+    options,
     optimizer,
-    alpha,
-    batch_size,
+    *,
     order,
     gatherer,
-    dropout_rates=None,
     rng=None,
     hooks=None,
 ):
@@ -226,17 +292,15 @@ def run_epoch(
     X : {ndarray, CSR matrix} of shape (n_samples, n_features)
     Y : ndarray of shape (n_samples, n_outputs)
     sample_weight : ndarray of shape (n_samples,) or None
+    options : TrainingOptions
+        ``alpha``, ``batch_size`` and ``dropout_rates`` are used.
     optimizer : SGD or Adam
-    alpha : float
-    batch_size : int
     order : ndarray of shape (n_samples,) or None
         Row order for this epoch (None: the stored order, no copies).
     gatherer : _BatchGatherer
         Used when ``order`` is given.
-    dropout_rates : sequence of float, optional
-        Drop probability of each hidden layer; masks are drawn from ``rng``.
     rng : numpy.random.RandomState, optional
-        Needed with ``dropout_rates``.
+        Draws the dropout masks; needed with ``options.dropout_rates``.
     hooks : TrainingHooks, optional
         Told about every minibatch step; ``batch_end`` returning True ends the
         epoch early.
@@ -248,6 +312,8 @@ def run_epoch(
     first_loss : float
         Loss of the first batch before its update: the loss at the starting point.
     """
+    alpha, batch_size = options.alpha, options.batch_size
+    dropout_rates = options.dropout_rates
     if batch_size == 1 and isinstance(X, np.ndarray) and dropout_rates is None:
         return _run_online_epoch(
             net,
@@ -327,22 +393,16 @@ def fit_stochastic(
     X,
     Y,
     sample_weight,
+    options,
     *,
     optimizer,
-    alpha,
-    batch_size,
-    max_iter,
-    shuffle,
-    rng,
     monitor,
-    validation_score=None,
-    stop_on_validation=True,
-    verbose=False,
+    rng,
+    validate=None,
     samples_seen=0,
-    dropout_rates=None,
     hooks=None,
 ):
-    """Train with minibatch SGD or Adam for up to ``max_iter`` epochs.
+    """Train with minibatch SGD or Adam for up to ``options.max_iter`` epochs.
 
     Parameters
     ----------
@@ -350,29 +410,19 @@ def fit_stochastic(
     theta : ndarray of shape (n_params,)
         Initial parameters, updated in place.
     X, Y, sample_weight : training data (see ``run_epoch``)
+    options : TrainingOptions
     optimizer : SGD or Adam
-    alpha : float
-    batch_size : int
-    max_iter : int
-        Maximum number of epochs.
-    shuffle : bool
-        Draw a new sample order from ``rng`` every epoch.
-    rng : numpy.random.RandomState
+        Its state (velocity, moments, rate) is updated in place.
     monitor : StoppingMonitor
-        Carries the plateau state across calls (``partial_fit``, ``warm_start``).
-    validation_score : callable, optional
-        ``validation_score(theta) -> float``, called after every epoch and
-        recorded in ``History.validation_scores``.
-    stop_on_validation : bool
-        With ``validation_score``: stop on its plateau (instead of the training
-        loss's) and end with the parameters of the best-scoring epoch.
-    verbose : bool
-        Print one line per epoch.
+        Carries the plateau state across calls (``partial_fit``, ``warm_start``);
+        updated in place.
+    rng : numpy.random.RandomState
+        Draws the sample orders and dropout masks.
+    validate : callable, optional
+        ``validate(theta) -> (score, loss)`` on a validation set, called after
+        every epoch; both are recorded in the returned ``History``.
     samples_seen : int
         Samples processed by earlier calls (for the ``invscaling`` schedule).
-    dropout_rates : sequence of float, optional
-        Inverted dropout on the hidden layers during training, masks drawn from
-        ``rng``; None (or all zeros) for none.
     hooks : TrainingHooks, optional
         Told about every epoch and minibatch; ``epoch_end`` returning True stops
         training after that epoch (a best-scoring ``theta`` is still restored).
@@ -383,21 +433,23 @@ def fit_stochastic(
     """
     history = History()
     n_samples = X.shape[0]
-    n_batches = len(_batch_slices(n_samples, batch_size))
+    n_batches = len(_batch_slices(n_samples, options.batch_size))
     grad = np.empty_like(theta)
     last_finite = np.empty_like(theta)
-    best_theta = None
-    gatherer = _BatchGatherer(X, Y, sample_weight, batch_size) if shuffle else None
+    best = _BestParameters()
+    gatherer = (
+        _BatchGatherer(X, Y, sample_weight, options.batch_size)
+        if options.shuffle
+        else None
+    )
     divergence_limit = None
-    if dropout_rates is not None and not any(dropout_rates):
-        dropout_rates = None
 
-    for _ in range(max_iter):
+    for _ in range(options.max_iter):
         started = time.perf_counter()
         if hooks is not None:
             hooks.epoch_begin(theta, n_batches)
         np.copyto(last_finite, theta)
-        order = rng.permutation(n_samples) if shuffle else None
+        order = rng.permutation(n_samples) if options.shuffle else None
         # Overflow is detected below and reported as divergence in plain words.
         with np.errstate(over="ignore", invalid="ignore"):
             loss, first_loss = run_epoch(
@@ -407,12 +459,10 @@ def fit_stochastic(
                 X,
                 Y,
                 sample_weight,
-                optimizer=optimizer,
-                alpha=alpha,
-                batch_size=batch_size,
+                options,
+                optimizer,
                 order=order,
                 gatherer=gatherer,
-                dropout_rates=dropout_rates,
                 rng=rng,
                 hooks=hooks,
             )
@@ -420,13 +470,7 @@ def fit_stochastic(
             divergence_limit = DIVERGENCE_FACTOR * max(first_loss, 1.0)
         if not (loss <= divergence_limit and np.isfinite(theta).all()):
             np.copyto(theta, last_finite)
-            history.diverged = True
-            history.message = (
-                f"Training diverged in epoch {history.n_iter + 1}: the mean loss "
-                f"became {loss:.3g}, from {first_loss:.3g} at the start. The "
-                "parameters from before that epoch are kept; lower the learning "
-                "rate or scale the inputs."
-            )
+            _record_divergence(history, loss, first_loss)
             if hooks is not None:
                 hooks.epoch_end(None)
             break
@@ -434,20 +478,20 @@ def fit_stochastic(
         history.samples_seen += n_samples
         history.loss_curve.append(loss)
 
-        score = None if validation_score is None else float(validation_score(theta))
-        if score is not None:
+        score = None
+        if validate is not None:
+            score, validation_loss = validate(theta)
+            score = float(score)
             history.validation_scores.append(score)
-        plateau, is_best = monitor.update(loss, score if stop_on_validation else None)
+            history.validation_losses.append(float(validation_loss))
+        plateau, is_best = monitor.update(
+            loss, score if options.stop_on_validation else None
+        )
         if is_best:
-            if best_theta is None:
-                best_theta = theta.copy()
-            else:
-                np.copyto(best_theta, theta)
+            best.keep(theta)
         optimizer.end_epoch(samples_seen + history.samples_seen)
-        if verbose:
-            _print_epoch(
-                samples_seen, history, loss, score, time.perf_counter() - started
-            )
+        if options.verbose:
+            _print_epoch(history, loss, score, time.perf_counter() - started)
         if hooks is not None and hooks.epoch_end(theta):
             history.stopped_by_hook = True
             history.message = (
@@ -465,13 +509,40 @@ def fit_stochastic(
                 break
             monitor.no_improvement_count = 0
 
-    if best_theta is not None:
-        np.copyto(theta, best_theta)
+    best.restore_into(theta)
     return history
 
 
-def _print_epoch(samples_seen, history, loss, score, seconds):
-    line = f"Epoch {history.n_iter}, loss = {loss:.8f}"
+class _BestParameters:
+    """A copy of the parameters of the best-scoring epoch (early stopping)."""
+
+    def __init__(self):
+        self.theta = None
+
+    def keep(self, theta):
+        if self.theta is None:
+            self.theta = theta.copy()
+        else:
+            np.copyto(self.theta, theta)
+
+    def restore_into(self, theta):
+        if self.theta is not None:
+            np.copyto(theta, self.theta)
+
+
+def _record_divergence(history, loss, first_loss):
+    history.diverged = True
+    history.message = (
+        f"Training diverged in epoch {history.n_iter + 1}: the mean loss "
+        f"became {loss:.3g}, from {first_loss:.3g} at the start. The "
+        "parameters from before that epoch are kept; lower the learning "
+        "rate or scale the inputs."
+    )
+
+
+def _print_epoch(history, loss, score, seconds):
+    # MLPClassifier's line first, so logs of either estimator read alike.
+    line = f"Iteration {history.n_iter}, loss = {loss:.8f}"
     if score is not None:
         line += f", validation score = {score:.6f}"
     print(f"{line}, time = {seconds:.3f}s", flush=True)
@@ -483,12 +554,8 @@ def fit_lbfgs(
     X,
     Y,
     sample_weight,
+    options,
     *,
-    alpha,
-    max_iter,
-    max_fun,
-    tol,
-    verbose=False,
     hooks=None,
 ):
     """Full-batch training with SciPy's L-BFGS-B on ``Network.loss_and_grad``.
@@ -502,15 +569,9 @@ def fit_lbfgs(
     theta : ndarray of shape (n_params,)
         Initial parameters, overwritten with the solution.
     X, Y, sample_weight : training data
-    alpha : float
-    max_iter : int
-        Maximum number of L-BFGS iterations.
-    max_fun : int
-        Maximum number of loss evaluations.
-    tol : float
-        Passed to L-BFGS-B as ``gtol``.
-    verbose : bool
-        Print one line per iteration.
+    options : TrainingOptions
+        ``alpha``, ``max_iter`` (iterations), ``max_fun`` (loss evaluations),
+        ``tol`` (L-BFGS-B's ``gtol``) and ``verbose`` are used.
     hooks : TrainingHooks, optional
         Told about every iteration (``epoch_begin(theta, 0)`` / ``epoch_end``);
         ``epoch_end`` returning True stops L-BFGS at that iterate.
@@ -532,13 +593,13 @@ def fit_lbfgs(
             hooks.epoch_begin(theta, 0)
             iteration_open = True
         theta[...] = x
-        loss = net.loss_and_grad(theta, X, Y, sample_weight, alpha, grad)
+        loss = net.loss_and_grad(theta, X, Y, sample_weight, options.alpha, grad)
         return loss, grad.astype(np.float64)
 
     def record(intermediate_result):
         nonlocal iteration_open
         history.loss_curve.append(float(intermediate_result.fun))
-        if verbose:
+        if options.verbose:
             print(
                 f"Iteration {len(history.loss_curve)}, "
                 f"loss = {history.loss_curve[-1]:.8f}",
@@ -559,7 +620,11 @@ def fit_lbfgs(
             method="L-BFGS-B",
             jac=True,
             callback=record,
-            options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
+            options={
+                "maxiter": options.max_iter,
+                "maxfun": options.max_fun,
+                "gtol": options.tol,
+            },
         )
     if iteration_open:  # evaluations after the last finished iteration
         hooks.epoch_end(None)

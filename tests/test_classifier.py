@@ -17,7 +17,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import compute_sample_weight
 
-import skbp._classifier
+import skbp._base
 from skbp import BPClassifier
 
 ALL_ACTIVATIONS = [
@@ -387,11 +387,28 @@ def test_partial_fit_with_classes(multiclass_data):
     assert clf.score(X, y) > 0.9
 
 
+def test_partial_fit_needs_classes_on_first_call(multiclass_data, multilabel_data):
+    # scikit-learn's rule for every incremental classifier: a chunk may miss
+    # classes, so the first call must name them all.
+    X, y = multiclass_data
+    clf = BPClassifier(hidden_layer_sizes=(8,), random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
+    assert not hasattr(clf, "coefs_") and not hasattr(clf, "classes_")
+    # Later calls may omit it.
+    clf.partial_fit(X, y, classes=[0, 1, 2]).partial_fit(X, y)
+    assert clf.t_ == 2 * len(y)
+    # Multilabel indicator targets name their classes by their columns.
+    X, Y = multilabel_data
+    clf = BPClassifier(hidden_layer_sizes=(8,), random_state=0).partial_fit(X, Y)
+    assert_array_equal(clf.classes_, [0, 1, 2])
+
+
 def test_partial_fit_unseen_label_raises(multiclass_data):
     X, y = multiclass_data
     first = y != 2
     clf = BPClassifier(hidden_layer_sizes=(8,), random_state=0)
-    clf.partial_fit(X[first], y[first])
+    clf.partial_fit(X[first], y[first], classes=[0, 1])
     assert_array_equal(clf.classes_, [0, 1])
     with pytest.raises(ValueError, match="not seen before"):
         clf.partial_fit(X, y)
@@ -473,7 +490,7 @@ def test_early_stopping_keeps_best_weights(early_stopping_data, monkeypatch):
     """The final model scores best_validation_score_ on the held-out split."""
     X, y = early_stopping_data
     splits = []
-    real_split = skbp._classifier.train_test_split
+    real_split = skbp._base.train_test_split
 
     def spy(*arrays, **kwargs):
         parts = real_split(*arrays, **kwargs)
@@ -482,7 +499,7 @@ def test_early_stopping_keeps_best_weights(early_stopping_data, monkeypatch):
 
     # Capture the validation split the estimator draws (an internal name, so the
     # test fails loudly if the estimator stops using it).
-    monkeypatch.setattr(skbp._classifier, "train_test_split", spy)
+    monkeypatch.setattr(skbp._base, "train_test_split", spy)
     clf = BPClassifier(
         hidden_layer_sizes=(16,),
         early_stopping=True,
@@ -557,7 +574,7 @@ def test_sparse_input_not_modified(multiclass_data):
     X, y = multiclass_data
     X_sparse = sp.csc_matrix(np.where(np.abs(X) > 2, X, 0.0))
     before = X_sparse.copy()
-    _fast(solver="sgd", max_iter=5).partial_fit(X_sparse, y)
+    _fast(solver="sgd", max_iter=5).partial_fit(X_sparse, y, classes=np.unique(y))
     assert X_sparse.format == "csc"
     assert_array_equal(X_sparse.toarray(), before.toarray())
 
@@ -760,9 +777,12 @@ def test_verbose_prints_one_line_per_epoch(
         random_state=0,
     ).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
-    epoch_lines = [line for line in lines if line.startswith("Epoch")]
+    # MLPClassifier's line ("Iteration N, loss = ...") first, our fields after.
+    epoch_lines = [line for line in lines if line.startswith("Iteration")]
     assert len(epoch_lines) == clf.n_iter_ > 0
-    assert epoch_lines[0].startswith("Epoch 1,")
+    assert lines == epoch_lines
+    assert epoch_lines[0].startswith("Iteration 1, loss = ")
+    assert epoch_lines[0].endswith("s")  # the seconds
     if early_stopping:
         assert all("validation score" in line for line in epoch_lines)
 

@@ -29,8 +29,8 @@ def test_default_run_prints_progress_report_and_confusion_matrix(capsys):
     assert "64-100-10" in out
     assert "1347 / 450 images" in out
     for epoch in (1, 2, 3):
-        assert re.search(rf"^Epoch {epoch}, loss = [0-9.]+, time = ", out, re.M)
-    assert "Epoch 4" not in out
+        assert re.search(rf"^Iteration {epoch}, loss = [0-9.]+, time = ", out, re.M)
+    assert "Iteration 4" not in out
     # max_iter reached: a one-line note, not a raw warning.
     assert "note: Stochastic optimizer: maximum iterations (3) reached" in out
     assert 0.0 <= _accuracy(out) <= 1.0
@@ -81,7 +81,7 @@ def test_classic_reaches_90_percent(capsys):
     out = capsys.readouterr().out
     assert "classic configuration" in out
     assert "sigmoid" in out and "squared_error" in out and "pixels / 16" in out
-    assert "Epoch 20," in out
+    assert "Iteration 20," in out
     assert _accuracy(out) >= 0.90
 
 
@@ -94,7 +94,14 @@ def test_classic_flags_are_overridable_and_a_dead_class_is_reported(capsys):
     assert "note: no test image is predicted as 1." in out
 
 
-def test_plot_writes_a_png(tmp_path, capsys):
+@pytest.fixture
+def matplotlib_agg():
+    """Skip where matplotlib (the ``skbp[plot]`` extra) is absent."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+
+
+def test_plot_writes_a_png(tmp_path, capsys, matplotlib_agg):
     path = tmp_path / "out.png"
     assert main(["--epochs", "3", "--plot", str(path)]) == 0
     assert path.stat().st_size > 0
@@ -102,7 +109,9 @@ def test_plot_writes_a_png(tmp_path, capsys):
     assert f"plot written to {path}" in capsys.readouterr().out
 
 
-def test_plot_draws_validation_scores_when_present(tmp_path, no_convergence_warning):
+def test_plot_draws_validation_scores_when_present(
+    tmp_path, no_convergence_warning, matplotlib_agg
+):
     # The demo never sets early_stopping; save_plot still handles models that do.
     from sklearn.datasets import load_digits
 
@@ -124,15 +133,15 @@ def test_plot_without_matplotlib_fails_before_training(tmp_path, monkeypatch, ca
     assert main(["--plot", str(path)]) == 2
     captured = capsys.readouterr()
     assert "--plot needs matplotlib: pip install 'skbp[plot]'" in captured.err
-    assert "Epoch" not in captured.out
+    assert "Iteration" not in captured.out
     assert not path.exists()
 
 
-def test_plot_into_missing_directory_is_a_usage_error(tmp_path, capsys):
+def test_plot_into_missing_directory_is_a_usage_error(tmp_path, capsys, matplotlib_agg):
     assert main(["--plot", str(tmp_path / "nope" / "out.png")]) == 2
     captured = capsys.readouterr()
     assert "error: argument --plot" in captured.err
-    assert "Epoch" not in captured.out
+    assert "Iteration" not in captured.out
 
 
 @pytest.mark.parametrize(
@@ -168,7 +177,7 @@ def test_estimator_validation_error_is_a_clean_usage_error(capsys):
     captured = capsys.readouterr()
     assert "error: The 'learning_rate' parameter of BPClassifier" in captured.err
     assert "Traceback" not in captured.err
-    assert "Epoch" not in captured.out
+    assert "Iteration" not in captured.out
 
 
 def test_help_via_python_m_skbp():

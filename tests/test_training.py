@@ -17,6 +17,7 @@ from skbp._optimizers import SGD, Adam
 from skbp._training import (
     History,
     StoppingMonitor,
+    TrainingOptions,
     fit_lbfgs,
     fit_stochastic,
     run_epoch,
@@ -88,17 +89,16 @@ def _network_and_theta(n_features=2, hidden=(5,), activation="tanh", seed=0):
 
 
 def _fit(net, theta, X, Y, sw=None, **kwargs):
-    params = {
+    """``fit_stochastic`` with test defaults; kwargs may name options or state."""
+    options = {"alpha": 1e-4, "batch_size": 10, "max_iter": 20, "shuffle": False}
+    state = {
         "optimizer": SGD(theta.size, theta.dtype, 0.1, momentum=0.9),
-        "alpha": 1e-4,
-        "batch_size": 10,
-        "max_iter": 20,
-        "shuffle": False,
         "rng": np.random.RandomState(0),
         "monitor": StoppingMonitor(tol=1e-4, n_iter_no_change=1000),
     }
-    params.update(kwargs)
-    return fit_stochastic(net, theta, X, Y, sw, **params)
+    for key, value in kwargs.items():
+        (options if key in TrainingOptions.__dataclass_fields__ else state)[key] = value
+    return fit_stochastic(net, theta, X, Y, sw, TrainingOptions(**options), **state)
 
 
 # --- fit_stochastic -----------------------------------------------------------
@@ -168,13 +168,18 @@ def test_fit_stochastic_restores_best_validation_epoch():
     scores = iter([0.2, 0.9, 0.5, 0.4, 0.3])  # best at epoch 2
     snapshots = []
 
-    def validation_score(current_theta):
+    def validate(current_theta):
         snapshots.append(current_theta.copy())
-        return next(scores)
+        score = next(scores)
+        return score, 1.0 - score
 
-    history = _fit(net, theta, X, Y, max_iter=5, validation_score=validation_score)
+    history = _fit(
+        net, theta, X, Y, max_iter=5, validate=validate, stop_on_validation=True
+    )
     assert history.n_iter == 5
     assert history.validation_scores == [0.2, 0.9, 0.5, 0.4, 0.3]
+    # The trainer returns the validation losses it measured, in step.
+    assert history.validation_losses == pytest.approx([0.8, 0.1, 0.5, 0.6, 0.7])
     assert len(snapshots) == 5
     assert not np.array_equal(snapshots[1], snapshots[-1])  # training moved on
     assert_array_equal(theta, snapshots[1])
@@ -186,13 +191,20 @@ def test_fit_stochastic_validation_plateau_stops_and_restores_best():
     scores = iter([0.5, 0.8, 0.7, 0.6, 0.5, 0.4])
     snapshots = []
 
-    def validation_score(current_theta):
+    def validate(current_theta):
         snapshots.append(current_theta.copy())
-        return next(scores)
+        return next(scores), 0.0
 
     monitor = StoppingMonitor(tol=1e-4, n_iter_no_change=2)
     history = _fit(
-        net, theta, X, Y, max_iter=6, monitor=monitor, validation_score=validation_score
+        net,
+        theta,
+        X,
+        Y,
+        max_iter=6,
+        monitor=monitor,
+        validate=validate,
+        stop_on_validation=True,
     )
     # Epochs 3, 4, 5 do not improve on 0.8: plateau after epoch 5.
     assert history.converged
@@ -292,7 +304,7 @@ def test_fit_stochastic_verbose_prints_one_line_per_epoch(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
     assert all(
-        line.startswith(f"Epoch {i + 1}, loss = ") for i, line in enumerate(lines)
+        line.startswith(f"Iteration {i + 1}, loss = ") for i, line in enumerate(lines)
     )
 
 
@@ -305,9 +317,8 @@ def test_fit_lbfgs_reaches_small_loss(dtype):
     net, theta64 = _network_and_theta()
     theta = theta64.astype(dtype)
     X, Y = X.astype(dtype), Y.astype(dtype)
-    history = fit_lbfgs(
-        net, theta, X, Y, None, alpha=1e-5, max_iter=200, max_fun=15000, tol=1e-6
-    )
+    options = TrainingOptions(alpha=1e-5, max_iter=200, max_fun=15000, tol=1e-6)
+    history = fit_lbfgs(net, theta, X, Y, None, options)
     assert theta.dtype == dtype
     assert np.isfinite(theta).all()
     assert not history.diverged
@@ -327,10 +338,10 @@ def test_fit_lbfgs_sample_weight_zero_equals_removal():
     sw[::4] = 0.0
     net, theta = _network_and_theta()
     theta_removed = theta.copy()
-    kwargs = {"alpha": 1e-3, "max_iter": 30, "max_fun": 15000, "tol": 1e-8}
-    fit_lbfgs(net, theta, X, Y, sw, **kwargs)
+    options = TrainingOptions(alpha=1e-3, max_iter=30, max_fun=15000, tol=1e-8)
+    fit_lbfgs(net, theta, X, Y, sw, options)
     keep = sw > 0
-    fit_lbfgs(net, theta_removed, X[keep], Y[keep], None, **kwargs)
+    fit_lbfgs(net, theta_removed, X[keep], Y[keep], None, options)
     assert_allclose(theta, theta_removed, rtol=1e-6, atol=1e-8)
 
 
@@ -416,9 +427,8 @@ def test_worked_example_run_epoch():
         x[None, :],
         target[None, :],
         None,
-        optimizer=SGD(theta.size, theta.dtype, 0.1, momentum=0.0),
-        alpha=0.0,
-        batch_size=1,
+        TrainingOptions(alpha=0.0, max_iter=1, batch_size=1),
+        SGD(theta.size, theta.dtype, 0.1, momentum=0.0),
         order=None,
         gatherer=None,
     )

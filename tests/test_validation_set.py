@@ -99,7 +99,7 @@ def test_bad_validation_sets(split):
         clf.fit(X_train, y_train, X_val=X_val)
     with pytest.raises(ValueError, match="features"):
         clf.fit(X_train, y_train, X_val=X_val[:, :3], y_val=y_val)
-    with pytest.raises(ValueError, match="not seen"):
+    with pytest.raises(ValueError, match="y_val contains labels"):
         clf.fit(X_train, y_train, X_val=X_val, y_val=y_val + 10)
     with pytest.raises(ValueError, match="lbfgs"):
         BPClassifier(solver="lbfgs").fit(X_train, y_train, X_val=X_val, y_val=y_val)
@@ -107,3 +107,14 @@ def test_bad_validation_sets(split):
         BPClassifier(scoring="no_such_scorer", max_iter=2).fit(
             X_train, y_train, X_val=X_val, y_val=y_val
         )
+
+
+def test_unknown_scoring_name_fails_at_fit_even_when_unused(split):
+    # Nothing would score without a validation set, but a typo must not wait
+    # until someone turns early stopping on; the message lists the valid names.
+    X_train, _, y_train, _ = split
+    clf = BPClassifier(scoring="acuracy", max_iter=2)
+    with pytest.raises(ValueError, match="'acuracy' is not a valid") as error:
+        clf.fit(X_train, y_train)
+    assert "'accuracy'" in str(error.value) and "'loss'" in str(error.value)
+    assert not hasattr(clf, "coefs_")

@@ -1,0 +1,880 @@
+"""What BPClassifier and BPRegressor share: parameters, the fit skeleton, solvers,
+validation and history, callbacks, and the prediction input path.
+
+``BaseBP.fit`` and ``partial_fit`` run one skeleton (``_fit``) that validates the
+input, encodes the targets, builds the ``Network``, initialises or restores the
+flat parameters, hands them to a trainer of ``_training`` with one
+``TrainingOptions`` record, and copies the trainer's ``History`` into the fitted
+attributes. The subclasses fill a few hooks:
+
+* ``_training_sample_weight`` -- validated sample weights (the classifier
+  multiplies ``class_weight`` in);
+* ``_fit_targets`` / ``_check_validation_targets`` -- learn or check the target
+  encoding (labels; the regressor's target scaling);
+* ``_encode_targets`` -- ``y`` as the 2-D array ``Y`` the loss compares to;
+* ``_output_activation`` -- the output function for ``n_outputs`` columns;
+* ``_logit_affine`` -- the regressor's target scaling, folded into the output
+  layer (None for the classifier);
+* ``_stratify`` -- labels for a stratified validation split, or None;
+* ``_score_logits`` -- the default validation score (accuracy, R²).
+
+The fitted state is plain data: arrays, numbers, strings, lists and dicts. The
+``Network`` that predicts is rebuilt from it on demand and never pickled.
+
+This module sits on top of the numeric core (``_network``, ``_training``, ...),
+which must never import it.
+"""
+
+import copy
+import hashlib
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skbp._activations import ACTIVATIONS, ALIASES, resolve_activation
+from skbp._callbacks import CallbackHooks, CallbackSupport, has_callbacks
+from skbp._compat import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+    _check_sample_weight,
+    is_callback_state,
+)
+from skbp._initializers import INITS, init_params, layer_schemes
+from skbp._network import Network
+from skbp._optimizers import SCHEDULES, SGD, Adam
+from skbp._training import (
+    StoppingMonitor,
+    TrainingOptions,
+    fit_lbfgs,
+    fit_stochastic,
+)
+
+ACTIVATION_NAMES = set(ACTIVATIONS) | set(ALIASES)
+
+
+def stochastic_solver(estimator):
+    """``partial_fit`` exists only for the stochastic solvers (as in scikit-learn)."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError(
+            "partial_fit is only available for the stochastic solvers 'sgd' and "
+            f"'adam', not for solver={estimator.solver!r}."
+        )
+    return True
+
+
+def params_digest(theta):
+    """A fingerprint of the parameter values, to notice edits made between fits."""
+    return hashlib.blake2b(
+        np.ascontiguousarray(theta).tobytes(), digest_size=16
+    ).hexdigest()
+
+
+class BaseBP(CallbackSupport, BaseEstimator):
+    """Base class of the backpropagation estimators; not for direct use.
+
+    Subclasses define ``__init__`` with their full parameter list (scikit-learn
+    reads the parameters from its signature), ``fit`` / ``partial_fit`` /
+    ``predict`` with their own docstrings, and the hooks listed in the module
+    docstring.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(ACTIVATION_NAMES), tuple, list],
+        "solver": [StrOptions({"sgd", "adam", "lbfgs"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions(set(SCHEDULES))],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        # np.inf switches the plateau rule off, as in scikit-learn's MLP.
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "init": [StrOptions(set(INITS))],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "scoring": [None, str, callable],
+        "dropout": [Interval(Real, 0, 1, closed="left"), tuple, list],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        *,
+        loss,
+        solver,
+        learning_rate,
+        learning_rate_schedule,
+        power_t,
+        momentum,
+        nesterovs_momentum,
+        beta_1,
+        beta_2,
+        epsilon,
+        alpha,
+        batch_size,
+        max_iter,
+        tol,
+        n_iter_no_change,
+        early_stopping,
+        validation_fraction,
+        shuffle,
+        random_state,
+        verbose,
+        warm_start,
+        init,
+        max_fun,
+        scoring,
+        dropout,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.init = init
+        self.max_fun = max_fun
+        self.scoring = scoring
+        self.dropout = dropout
+
+    def _validate_params(self):
+        # A string here is almost always scikit-learn's schedule name; say where
+        # it belongs instead of only listing the valid range.
+        if isinstance(self.learning_rate, str):
+            name = type(self).__name__
+            raise InvalidParameterError(
+                f"The 'learning_rate' parameter of {name} is the step size, a "
+                f"float > 0; got {self.learning_rate!r}. To choose a schedule, use "
+                f"learning_rate_schedule={self.learning_rate!r} (scikit-learn's MLP "
+                "calls the schedule 'learning_rate' and the step size "
+                "'learning_rate_init')."
+            )
+        super()._validate_params()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # The Network is a cache rebuilt from plain attributes: never pickled.
+        state.pop("_network_cache", None)
+        return state
+
+    # ------------------------------------------------------ hooks (subclasses)
+
+    def _training_sample_weight(self, X, y, sample_weight, incremental):
+        """Validated sample weights, or None for all ones."""
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+            if not float(sample_weight.sum()) > 0:
+                raise ValueError(
+                    "The sample weights sum to zero; at least one sample needs a "
+                    "positive weight."
+                )
+        return sample_weight
+
+    def _fit_targets(self, y, sample_weight, *, first_call, incremental, classes):
+        """Learn (first call) or check (later calls) the target encoding."""
+        raise NotImplementedError
+
+    def _check_validation_targets(self, y_val):
+        """Check a validation set's targets against the fitted encoding."""
+        raise NotImplementedError
+
+    def _encode_targets(self, y, dtype):
+        """``y`` as the 2-D array ``Y`` that the loss compares the outputs with."""
+        raise NotImplementedError
+
+    def _output_activation(self, n_outputs):
+        """Name of the output function for ``n_outputs`` output units."""
+        raise NotImplementedError
+
+    def _loss_params(self):
+        """Keyword arguments of the loss function."""
+        return {}
+
+    def _logit_affine(self):
+        """``(scale, shift)`` of the output logits' map to the targets' units.
+
+        The network trains on encoded targets; the fitted ``coefs_`` /
+        ``intercepts_`` hold the model in the targets' own units, with
+        ``z_fitted = z_trained * scale + shift`` folded into the output layer.
+        None when training and fitted units are the same.
+        """
+        return None
+
+    def _stratify(self, y):
+        """Labels to stratify the validation split by, or None."""
+        return None
+
+    def _score_logits(self, logits, y, sample_weight):
+        """The default validation score of output logits (fitted units)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ fitting
+
+    def _fit_with_validation_set(self, X, y, sample_weight, X_val, y_val, sw_val):
+        """``fit``'s body: check the optional validation set, then train."""
+        validation = None
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("X_val and y_val must be given together.")
+            if self.solver == "lbfgs":
+                raise ValueError(
+                    "X_val is scored after every epoch of the stochastic solvers; "
+                    "solver='lbfgs' has no epochs. Use solver='sgd' or 'adam'."
+                )
+            validation = (X_val, y_val, sw_val)
+        return self._fit(X, y, sample_weight, incremental=False, validation=validation)
+
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None, validation=None):
+        # A failure anywhere in a fit (bad input, a callback's exception,
+        # KeyboardInterrupt) leaves the estimator as it was. Training works on
+        # new buffers and rebuilds its state objects from plain copies, so a
+        # shallow snapshot of the attributes is enough to restore it.
+        snapshot = dict(self.__dict__)
+        try:
+            history, callback_end = self._fit_unguarded(
+                X, y, sample_weight, incremental, classes, validation
+            )
+        except BaseException:
+            # scikit-learn's callback machinery keeps its per-fit state on the
+            # estimator and reads it to tear the callbacks down after this
+            # exception leaves fit: that state stays.
+            callback_state = {
+                name: value
+                for name, value in self.__dict__.items()
+                if is_callback_state(name)
+            }
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            self.__dict__.update(callback_state)
+            raise
+        self._warn_if_unfinished(history, incremental)
+        callback_end()
+        return self
+
+    def _fit_unguarded(self, X, y, sample_weight, incremental, classes, validation):
+        first_call = not self.__sklearn_is_fitted__() or not (
+            incremental or self.warm_start
+        )
+        hidden_sizes = self._hidden_sizes()
+        activations = self._resolve_activations(len(hidden_sizes))
+        dropout_rates = self._dropout_rates(len(hidden_sizes))
+        if self.solver == "lbfgs" and any(dropout_rates):
+            raise ValueError(
+                "dropout makes every loss evaluation random, and L-BFGS needs a "
+                "deterministic loss; use solver='sgd' or 'adam' with dropout."
+            )
+        self._check_scoring_name()
+        X, y = self._validate_input(X, y, reset=first_call)
+        # One task for this fit, with a subtask per epoch (L-BFGS iteration).
+        callback_context = self._init_callback_context(
+            max_subtasks=1 if incremental else self.max_iter
+        )
+        callback_data = {
+            "X": X,
+            "y": y,
+            "metadata": None
+            if sample_weight is None
+            else {"sample_weight": sample_weight},
+        }
+        if callback_context is not None:
+            callback_context.call_on_fit_task_begin(estimator=self, **callback_data)
+        sample_weight = self._training_sample_weight(X, y, sample_weight, incremental)
+        self._fit_targets(
+            y,
+            sample_weight,
+            first_call=first_call,
+            incremental=incremental,
+            classes=classes,
+        )
+        Y = self._encode_targets(y, X.dtype)
+
+        output = self._output_activation(Y.shape[1])
+        layer_sizes = (X.shape[1], *hidden_sizes, Y.shape[1])
+        net = Network(layer_sizes, activations, output, self.loss, self._loss_params())
+        if first_call:
+            rng = check_random_state(self.random_state)
+            theta = np.empty(net.layout.size, dtype=X.dtype)
+            init_params(theta, net.layout, layer_schemes(self.init, activations), rng)
+            self._reset_history()
+        else:
+            theta = self._training_theta(net, X.dtype)
+            rng = self._restored_rng()
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(layer_sizes)
+        self.out_activation_ = output
+        self._set_network(net)
+
+        hooks = None
+        if callback_context is not None and has_callbacks(self):
+            hooks = CallbackHooks(
+                self,
+                callback_context,
+                **callback_data,
+                fitted_attributes=self._fitted_attributes,
+                task_name="iteration" if self.solver == "lbfgs" else "epoch",
+            )
+        if sp.issparse(X):
+            X = X.tocsr()  # row slicing for minibatches
+        if self.solver == "lbfgs":
+            options = TrainingOptions(
+                alpha=float(self.alpha),
+                max_iter=self.max_iter,
+                tol=float(self.tol),
+                max_fun=self.max_fun,
+                verbose=bool(self.verbose),
+            )
+            history = fit_lbfgs(net, theta, X, Y, sample_weight, options, hooks=hooks)
+            self._optimizer_state = None
+        else:
+            history = self._fit_stochastic(
+                net, theta, X, y, Y, sample_weight, incremental, validation, rng, hooks
+            )
+        net.clear_caches()
+        self._store(net, theta, history, rng)
+
+        def callback_end():
+            if callback_context is not None:
+                # An empty dict: the fitted estimator is this one, as it now stands.
+                callback_context.call_on_fit_task_end(
+                    estimator=self, reconstruction_attributes={}, **callback_data
+                )
+
+        return history, callback_end
+
+    def _fit_stochastic(
+        self, net, theta, X, y, Y, sample_weight, incremental, validation, rng, hooks
+    ):
+        validate = None
+        if validation is not None:
+            validate = self._validator(
+                net, *self._validate_validation_set(*validation, X.dtype)
+            )
+        elif self.early_stopping:
+            X, Y, sample_weight, held_out = self._split_validation(
+                X, y, Y, sample_weight, rng
+            )
+            validate = self._validator(net, *held_out)
+        n_samples = X.shape[0]
+        batch_size = (
+            min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        )
+        if batch_size > n_samples:
+            warnings.warn(
+                f"batch_size={batch_size} is larger than the {n_samples} training "
+                "samples; using full batches.",
+                UserWarning,
+            )
+            batch_size = n_samples
+        options = TrainingOptions(
+            alpha=float(self.alpha),
+            max_iter=1 if incremental else self.max_iter,
+            batch_size=batch_size,
+            shuffle=self.shuffle,
+            dropout_rates=self._dropout_rates(net.layout.n_layers - 1),
+            stop_on_validation=self.early_stopping,
+            verbose=bool(self.verbose),
+        )
+        optimizer = self._optimizer(net.layout.size, theta.dtype)
+        monitor = StoppingMonitor(
+            float(self.tol), self.n_iter_no_change, **self._stopping_state
+        )
+        history = fit_stochastic(
+            net,
+            theta,
+            X,
+            Y,
+            sample_weight,
+            options,
+            optimizer=optimizer,
+            monitor=monitor,
+            rng=rng,
+            validate=validate,
+            samples_seen=self.t_,
+            hooks=hooks,
+        )
+        self._optimizer_state = {**optimizer.state(), "solver": self.solver}
+        self._stopping_state = monitor.state()
+        return history
+
+    def _optimizer(self, size, dtype):
+        if self.solver == "sgd":
+            optimizer = SGD(
+                size,
+                dtype,
+                self.learning_rate,
+                momentum=self.momentum,
+                nesterov=self.nesterovs_momentum,
+                schedule=self.learning_rate_schedule,
+                power_t=self.power_t,
+            )
+        else:
+            optimizer = Adam(
+                size,
+                dtype,
+                self.learning_rate,
+                beta_1=self.beta_1,
+                beta_2=self.beta_2,
+                epsilon=self.epsilon,
+            )
+        # Carry the state of an earlier call over when it is the same solver's
+        # (``_training_theta`` has checked the layout, and dropped the state if
+        # the weights were changed from outside).
+        state = self._optimizer_state
+        if state is not None and state.get("solver") == self.solver:
+            optimizer.load_state(state)
+        return optimizer
+
+    def _split_validation(self, X, y, Y, sample_weight, rng):
+        """Hold out ``validation_fraction`` of the data for early stopping."""
+        arrays = [X, y, Y] if sample_weight is None else [X, y, Y, sample_weight]
+        parts = train_test_split(
+            *arrays,
+            test_size=self.validation_fraction,
+            random_state=rng,
+            stratify=self._stratify(y),
+        )
+        X_train, X_val, _, y_val, Y_train, _ = parts[:6]
+        sw_train, sw_val = (None, None) if sample_weight is None else parts[6:]
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                f"The validation set has {X_val.shape[0]} sample(s); increase "
+                "validation_fraction or use more data for early_stopping=True."
+            )
+        return X_train, Y_train, sw_train, (X_val, y_val, sw_val)
+
+    def _validate_validation_set(self, X_val, y_val, sample_weight_val, dtype):
+        """Check a user's validation set like the training data."""
+        X_val, y_val = self._validate_input(X_val, y_val, reset=False)
+        self._check_validation_targets(y_val)
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(
+                sample_weight_val, X_val, dtype=dtype, ensure_non_negative=True
+            )
+        return X_val.astype(dtype, copy=False), y_val, sample_weight_val
+
+    def _check_scoring_name(self):
+        """An unknown ``scoring`` name fails at ``fit``, used or not."""
+        if isinstance(self.scoring, str) and self.scoring != "loss":
+            names = sorted(get_scorer_names())
+            if self.scoring not in names:
+                raise ValueError(
+                    f"scoring={self.scoring!r} is not a valid scoring value. Use "
+                    f"None (the default score), 'loss', a callable, or one of "
+                    f"{names}."
+                )
+
+    def _validator(self, net, X_val, y_val, sw_val):
+        """``validate(theta) -> (score, loss)`` on a validation set, for the trainer."""
+        Y_val = self._encode_targets(y_val, X_val.dtype)
+        scorer = None
+        if self.scoring not in (None, "loss"):
+            scorer = check_scoring(self, scoring=self.scoring)
+
+        def validate(theta):
+            W, b = net.layout.views(theta)
+            logits = net.logits(W, b, X_val)
+            loss = net.data_loss(logits, Y_val, sw_val)
+            if self.scoring is None:
+                score = self._score_logits(self._fitted_logits(logits), y_val, sw_val)
+            elif self.scoring == "loss":
+                score = -loss
+            else:
+                # A scikit-learn scorer calls predict or predict_proba: give it a
+                # copy of this estimator that predicts with the current weights.
+                kwargs = {} if sw_val is None else {"sample_weight": sw_val}
+                score = scorer(self._model_with(theta), X_val, y_val, **kwargs)
+            return score, loss
+
+        return validate
+
+    # --------------------------------------------------------- fit: components
+
+    def _dropout_rates(self, n_hidden):
+        """``dropout`` as one rate per hidden layer, checked."""
+        if isinstance(self.dropout, Real):
+            rates = (float(self.dropout),) * n_hidden
+        else:
+            rates = tuple(self.dropout)
+            if len(rates) != n_hidden:
+                raise ValueError(
+                    f"dropout has {len(rates)} entries but there are {n_hidden} "
+                    "hidden layers; give one rate per hidden layer or a single "
+                    "number."
+                )
+        for rate in rates:
+            if not isinstance(rate, Real) or not 0.0 <= rate < 1.0:
+                raise ValueError(
+                    f"dropout rates must be numbers in [0, 1), got {self.dropout!r}."
+                )
+        return tuple(float(rate) for rate in rates)
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, Integral):
+            sizes = (sizes,)
+        sizes = tuple(sizes)
+        for n in sizes:
+            if not isinstance(n, Integral) or isinstance(n, bool) or n < 1:
+                raise ValueError(
+                    "hidden_layer_sizes must be a positive integer or a sequence of "
+                    f"positive integers, got {self.hidden_layer_sizes!r}."
+                )
+        return tuple(int(n) for n in sizes)
+
+    def _resolve_activations(self, n_hidden):
+        if isinstance(self.activation, str):
+            return (resolve_activation(self.activation),) * n_hidden
+        names = tuple(self.activation)
+        if len(names) != n_hidden:
+            raise ValueError(
+                f"activation has {len(names)} entries but there are {n_hidden} "
+                f"hidden layers (hidden_layer_sizes={self.hidden_layer_sizes!r}); "
+                "give one activation per hidden layer or a single name."
+            )
+        for name in names:
+            if not isinstance(name, str) or ALIASES.get(name, name) not in ACTIVATIONS:
+                raise ValueError(
+                    f"Unknown activation {name!r} in activation={self.activation!r}; "
+                    f"choose from {sorted(ACTIVATION_NAMES)}."
+                )
+        return tuple(resolve_activation(name) for name in names)
+
+    def _validate_input(self, X, y, reset):
+        """Validate ``X`` and ``y`` for training (subclasses adapt ``y``)."""
+        return validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+            reset=reset,
+        )
+
+    def _reset_history(self):
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.validation_loss_curve_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self.t_ = 0
+        self._stopping_state = StoppingMonitor.initial_state()
+        self._optimizer_state = None
+        self._params_digest = None
+
+    def _training_theta(self, net, dtype):
+        """The flat training buffer rebuilt from ``coefs_`` / ``intercepts_``.
+
+        After unpickling, or after a user edited ``coefs_[i]`` in place or by
+        assignment, the attributes are the truth; the buffer follows them. The
+        optimiser state kept from the last fit (velocity, Adam moments) belongs
+        to the weights it was built on: if they were changed from outside since,
+        it no longer applies and is started afresh.
+        """
+        shapes = [np.shape(c) for c in self.coefs_]
+        bias_shapes = [np.shape(b) for b in self.intercepts_]
+        expected_bias = [(n,) for n in net.layout.layer_sizes[1:]]
+        if shapes != net.layout.weight_shapes or bias_shapes != expected_bias:
+            raise ValueError(
+                f"The network's shape changed since the last fit (weights {shapes} "
+                f"and biases {bias_shapes}, now {net.layout.weight_shapes} and "
+                f"{expected_bias}). Set warm_start=False, restore "
+                "hidden_layer_sizes, or give coefs_ and intercepts_ these shapes."
+            )
+        theta = net.layout.pack(self.coefs_, self.intercepts_, dtype)
+        if params_digest(theta) != self._params_digest:
+            self._optimizer_state = None
+        self._unfold_output_layer(net, theta)
+        return theta
+
+    def _restored_rng(self):
+        rng = np.random.RandomState()
+        rng.set_state(self._rng_state)
+        return rng
+
+    def _store(self, net, theta, history, rng):
+        fitted = self._fold_output_layer(net, theta)
+        self.coefs_, self.intercepts_ = net.layout.views(fitted)
+        self._params_digest = params_digest(fitted)
+        self._rng_state = rng.get_state()
+        self.n_iter_ = history.n_iter
+        self.t_ += history.samples_seen
+        self.loss_curve_.extend(history.loss_curve)
+        if history.loss_curve:
+            self.loss_ = history.loss_curve[-1]
+        elif not hasattr(self, "loss_"):
+            self.loss_ = np.inf
+        if self.early_stopping:
+            self.best_loss_ = None  # the validation score decides, as in MLP
+        elif self.solver == "lbfgs":
+            self.best_loss_ = min(self.loss_curve_, default=self.loss_)
+        else:
+            self.best_loss_ = self._stopping_state["best_loss"]
+        if history.validation_scores:
+            if self.validation_scores_ is None:  # a first X_val on a warm start
+                self.validation_scores_, self.validation_loss_curve_ = [], []
+            self.validation_scores_.extend(history.validation_scores)
+            self.validation_loss_curve_.extend(history.validation_losses)
+            self.best_validation_score_ = max(self.validation_scores_)
+
+    def _warn_if_unfinished(self, history, incremental):
+        if history.diverged:
+            message = history.message or (
+                "L-BFGS ended on a non-finite loss; lower the learning rate, scale "
+                "the inputs or increase alpha."
+            )
+            warnings.warn(message, ConvergenceWarning)
+            return
+        if incremental or history.converged or history.stopped_by_hook:
+            return
+        if self.solver == "lbfgs":
+            warnings.warn(
+                f"lbfgs failed to converge after {history.n_iter} iterations "
+                f"({history.message}). Increase max_iter or max_fun, or scale the "
+                "data.",
+                ConvergenceWarning,
+            )
+        elif history.n_iter == self.max_iter:
+            warnings.warn(
+                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+
+    # ------------------------------------------- output layer in fitted units
+
+    def _fold_output_layer(self, net, theta):
+        """Parameters in fitted units: ``theta`` itself, or a folded copy."""
+        affine = self._logit_affine()
+        if affine is None:
+            return theta
+        scale, shift = affine
+        fitted = theta.copy()
+        W, b = net.layout.views(fitted)
+        W[-1] *= scale  # each output column by its own scale
+        b[-1] *= scale
+        b[-1] += shift
+        return fitted
+
+    def _unfold_output_layer(self, net, theta):
+        """Undo ``_fold_output_layer`` in place: back to training units."""
+        affine = self._logit_affine()
+        if affine is None:
+            return
+        scale, shift = affine
+        W, b = net.layout.views(theta)
+        b[-1] -= shift
+        b[-1] /= scale
+        W[-1] /= scale
+
+    def _fitted_logits(self, logits):
+        """Logits of the training units mapped to the fitted units."""
+        affine = self._logit_affine()
+        if affine is None:
+            return logits
+        scale, shift = affine
+        return logits * scale + shift
+
+    def _fitted_attributes(self, theta):
+        """What a copy of this estimator needs to predict with ``theta``."""
+        net = self._network
+        coefs, intercepts = net.layout.views(self._fold_output_layer(net, theta))
+        return {"coefs_": coefs, "intercepts_": intercepts}
+
+    def _model_with(self, theta):
+        """A shallow copy of this estimator that predicts with ``theta``."""
+        model = copy.copy(self)
+        for name, value in self._fitted_attributes(theta).items():
+            setattr(model, name, value)
+        return model
+
+    # ------------------------------------------------------------- the network
+
+    def _set_network(self, net):
+        """Record the network's description as plain attributes (and cache it)."""
+        self._layer_sizes = list(net.layout.layer_sizes)
+        self._layer_activations = list(net.activations)
+        self._fitted_loss = net.loss_name
+        self._fitted_loss_params = dict(net.loss_params)
+        self._network_cache = net
+
+    @property
+    def _network(self):
+        """The ``Network`` of the fitted model, rebuilt from plain attributes."""
+        net = self.__dict__.get("_network_cache")
+        if net is None:
+            net = Network(
+                self._layer_sizes,
+                self._layer_activations,
+                self.out_activation_,
+                self._fitted_loss,
+                self._fitted_loss_params,
+            )
+            self._network_cache = net
+        return net
+
+    # --------------------------------------------------------------- predicting
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coefs_")
+
+    def _logits(self, X):
+        """Output logits in fitted units, from the forward pass."""
+        X = self._predict_input(X)
+        return self._network.logits(self.coefs_, self.intercepts_, X)
+
+    def _predict_input(self, X):
+        """Check the model is fitted and validate ``X`` as every predictor does."""
+        if not self.__sklearn_is_fitted__():
+            check_is_fitted(self)  # raises NotFittedError with sklearn's message
+        if not self._is_plain_valid_input(X):
+            X = validate_data(
+                self,
+                X,
+                accept_sparse=["csr", "csc"],
+                dtype=(np.float64, np.float32),
+                reset=False,
+            )
+            dtype = self.coefs_[0].dtype
+            if X.dtype != dtype:
+                X = X.astype(dtype)
+        return X
+
+    def _is_plain_valid_input(self, X):
+        """True for input that ``validate_data`` would pass through unchanged.
+
+        A 2-D, non-empty, finite ndarray in the model's dtype with the right
+        number of columns, for a model fitted without feature names: full
+        validation would only confirm it, at ~100 us per call, which dominates
+        predicting one row. Anything else takes the full path and its errors.
+        """
+        return (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype == self.coefs_[0].dtype
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+            # The sum is finite only if every entry is (as in scikit-learn's own
+            # check); an overflowing sum just falls back to the full path.
+            and math.isfinite(np.add.reduce(X, axis=None))
+        )
+
+    def hidden_activations(self, X, layer=-1):
+        """Output of a hidden layer, after its activation function.
+
+        Useful as learned features (e.g. for a linear model or a 2-D plot).
+        Deliberately not called ``transform``: that name would make scikit-learn
+        treat the estimator as a transformer too.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data, validated as in ``predict``.
+        layer : int, default=-1
+            Hidden layer to read, 0-based; negative values count from the last
+            hidden layer (``-1`` is the one just before the output layer).
+
+        Returns
+        -------
+        activations : ndarray of shape (n_samples, hidden_layer_sizes[layer])
+            ``f(a @ W + b)`` of that layer, in the model's dtype.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError
+            If the network has no hidden layer or ``layer`` is out of range.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skbp import BPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = BPClassifier(
+        ...     (8, 2), activation="tanh", solver="lbfgs", max_iter=1000, random_state=0
+        ... )
+        >>> clf = clf.fit(X, y)
+        >>> H = clf.hidden_activations(X)  # the last hidden layer
+        >>> H.shape, bool(abs(H).max() <= 1)  # tanh values
+        ((150, 2), True)
+        >>> clf.hidden_activations(X, layer=0).shape
+        (150, 8)
+        """
+        if not self.__sklearn_is_fitted__():
+            check_is_fitted(self)
+        n_hidden = len(self.coefs_) - 1
+        if n_hidden == 0:
+            raise ValueError(
+                "This model has no hidden layers (hidden_layer_sizes=() at fit "
+                "time), so there are no hidden activations to return."
+            )
+        if not isinstance(layer, Integral) or isinstance(layer, bool):
+            raise TypeError(f"layer must be an integer, got {layer!r}.")
+        if not -n_hidden <= layer < n_hidden:
+            raise ValueError(
+                f"layer={layer} is out of range for a network with {n_hidden} "
+                f"hidden layer(s); use 0 to {n_hidden - 1}, or -{n_hidden} to -1 "
+                "counting from the last hidden layer."
+            )
+        X = self._predict_input(X)
+        return self._network.logits(
+            self.coefs_, self.intercepts_, X, layer=int(layer) % n_hidden
+        )
