@@ -3,10 +3,12 @@
 from skbp._classifier import BPClassifier
 from skbp._display import TrainingCurveDisplay
 from skbp._gradcheck import GradientCheck, check_gradients, check_network_gradients
+from skbp._regressor import BPRegressor
 from skbp._version import __version__
 
 __all__ = [
     "BPClassifier",
+    "BPRegressor",
     "GradientCheck",
     "TrainingCurveDisplay",
     "__version__",
