@@ -19,6 +19,9 @@ Scenarios (skbp parameter names; MLPClassifier gets ``learning_rate_init`` and
 - S3 large: make_classification(50_000 x 100, 10 classes), 80/20 split,
   (256, 256), relu, adam, batch 256, 5 epochs; float64 and float32.
 - S4 predict: predict_proba of the S3 float64 model on 1 row and on 100,000 rows.
+- S5 regression: BPRegressor against MLPRegressor on make_friedman1(20,000 x 10,
+  noise 1), standardised X, (100,), relu, adam, batch 200, 20 epochs; the
+  accuracy columns hold the held-out R².
 
 Usage::
 
@@ -47,21 +50,21 @@ from pathlib import Path
 import numpy as np
 import scipy
 import sklearn
-from sklearn.datasets import load_digits, make_classification
+from sklearn.datasets import load_digits, make_classification, make_friedman1
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import skbp
-from skbp import BPClassifier
+from skbp import BPClassifier, BPRegressor
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS_PAGE = ROOT / "docs" / "performance.rst"
 BEGIN_MARKER = ".. BEGIN BENCH TABLE"
 END_MARKER = ".. END BENCH TABLE"
-ALL_SCENARIOS = ("S1", "S2", "S3", "S4")
+ALL_SCENARIOS = ("S1", "S2", "S3", "S4", "S5")
 MIB = 2.0**20
 
 # ------------------------------------------------------------------- scenarios
@@ -73,7 +76,7 @@ class Scenario:
 
     ``params`` uses skbp's names; ``sklearn_params`` translates them. ``target``
     and ``aim`` bound the median per-round time ratio skbp / sklearn; ``acc_tol``
-    bounds the held-out accuracy difference.
+    bounds the held-out accuracy (R² for a regressor) difference.
     """
 
     key: str
@@ -85,6 +88,7 @@ class Scenario:
     aim: float
     acc_tol: float
     dtype: type = np.float64
+    regressor: bool = False
 
 
 @dataclass
@@ -159,7 +163,19 @@ def build_scenarios(quick):
         "batch_size": 256,
         **common_params(s3_epochs),
     }
+    s5 = {
+        "hidden_layer_sizes": (100,),
+        "activation": "relu",
+        "init": "glorot_uniform",
+        "solver": "adam",
+        "learning_rate": 0.001,
+        "batch_size": 200,
+        # MLPRegressor trains on the targets as they are: the same work.
+        "normalize_y": False,
+        **common_params(5 if quick else 20),
+    }
     r1, r2, r3 = (2, 2, 1) if quick else (15, 15, 11)
+    r5 = 2 if quick else 11
     return [
         Scenario("S1", "S1 online sgd b=1", "digits16", s1, r1, 0.15, 0.10, 0.01),
         Scenario("S2", "S2 minibatch sgd", "digits_std", s2_sgd, r2, 0.60, 0.50, 0.01),
@@ -170,14 +186,26 @@ def build_scenarios(quick):
         Scenario(
             "S3", "S3 large float32", "large", s3, r3, 0.60, 0.50, 0.02, np.float32
         ),
+        Scenario(
+            "S5",
+            "S5 regression adam",
+            "friedman",
+            s5,
+            r5,
+            0.60,
+            0.50,
+            0.01,
+            regressor=True,
+        ),
     ]
 
 
 def sklearn_params(params):
-    """Translate skbp's parameter names and values to MLPClassifier's."""
+    """Translate skbp's parameter names and values to scikit-learn's MLP's."""
     out = dict(params)
-    out.pop("loss", None)  # MLPClassifier always minimises the log-loss
+    out.pop("loss", None)  # log-loss / squared error: the MLPs' defaults
     out.pop("init", None)  # and always initialises Glorot-uniform
+    out.pop("normalize_y", None)  # MLPRegressor never scales the target
     out["learning_rate_init"] = out.pop("learning_rate")
     if "learning_rate_schedule" in out:
         out["learning_rate"] = out.pop("learning_rate_schedule")
@@ -189,6 +217,8 @@ def sklearn_params(params):
 def make_pair(scenario, seed):
     """Unfitted (skbp, sklearn) estimators with identical settings and seed."""
     params = {**scenario.params, "random_state": seed}
+    if scenario.regressor:
+        return BPRegressor(**params), MLPRegressor(**sklearn_params(params))
     return BPClassifier(**params), MLPClassifier(**sklearn_params(params))
 
 
@@ -200,8 +230,8 @@ _DATA_CACHE = {}
 def load_data(name, quick):
     """Return ``(X_train, X_test, y_train, y_test)`` in float64, cached.
 
-    Every split is stratified, 80/20, ``random_state=0``, so both estimators see
-    the same rows.
+    Every split is 80/20, ``random_state=0`` (stratified for classification),
+    so both estimators see the same rows.
     """
     key = (name, quick)
     if key in _DATA_CACHE:
@@ -214,16 +244,20 @@ def load_data(name, quick):
             n_classes=10,
             random_state=0,
         )
+    elif name == "friedman":
+        X, y = make_friedman1(
+            n_samples=4_000 if quick else 20_000, noise=1.0, random_state=0
+        )
     else:
         X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.2, stratify=y, random_state=0
+        X, y, test_size=0.2, stratify=None if name == "friedman" else y, random_state=0
     )
-    if name == "digits16":
-        X_train, X_test = X_train / 16.0, X_test / 16.0
-    elif name == "digits_std":
+    if name in ("digits_std", "friedman"):
         scaler = StandardScaler().fit(X_train)
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    elif name == "digits16":
+        X_train, X_test = X_train / 16.0, X_test / 16.0
     data = tuple(np.ascontiguousarray(a) for a in (X_train, X_test, y_train, y_test))
     _DATA_CACHE[key] = data
     return data
@@ -646,7 +680,7 @@ def parse_args(argv):
     parser.add_argument(
         "--scenarios",
         default=",".join(ALL_SCENARIOS),
-        help="comma-separated subset of S1,S2,S3,S4",
+        help="comma-separated subset of S1,S2,S3,S4,S5",
     )
     parser.add_argument(
         "--rounds", type=int, default=None, help="override the rounds of S1-S3"
