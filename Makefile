@@ -27,7 +27,7 @@ lint: $(VENV)/.installed-test
 test: $(VENV)/.installed-test lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-# Speed against MLPClassifier (issue #3); writes docs/performance.rst.
+# Speed against MLPClassifier and MLPRegressor; writes docs/performance.rst.
 # ARGS="--threads default" uses the machine's BLAS threads instead of 1.
 # The oldest scikit-learn that pyproject.toml admits, in a venv of its own.
 OLDEST := .venv-oldest
@@ -44,7 +44,7 @@ bench: $(VENV)/.installed-test
 bench-quick: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_speed.py --quick $(ARGS)
 
-# Accuracy and time of the two estimators' defaults on four toy datasets.
+# Accuracy (R²) and time of skbp's defaults against scikit-learn's MLPs' defaults.
 bench-defaults: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_defaults.py $(ARGS)
 

@@ -158,7 +158,7 @@ class BPClassifier(ClassifierMixin, BaseBP):
         *,
         loss="log_loss",
         solver="adam",
-        learning_rate=0.003,
+        learning_rate=0.001,
         learning_rate_schedule="constant",
         power_t=0.5,
         momentum=0.9,

@@ -42,11 +42,10 @@ solver : {'adam', 'sgd', 'lbfgs'}, default='adam'
     the full batch.
 """,
     "learning_rate": """\
-learning_rate : float, default=0.003
+learning_rate : float, default=0.001
     Step size of ``'sgd'`` and ``'adam'`` (``learning_rate_init`` in
-    scikit-learn's MLP, whose default is 0.001; on scikit-learn's toy datasets
-    0.003 gives the same cross-validated accuracy within noise in about a
-    third of the fit time, see ``benchmarks/bench_defaults.py``).
+    scikit-learn's MLP, with the same default: 0.003 fitted faster but lost
+    accuracy on wider networks, see ``benchmarks/bench_defaults.py``).
 """,
     "learning_rate_schedule": """\
 learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
@@ -129,9 +128,13 @@ warm_start : bool, default=False
 """,
     "init": """\
 init : {'auto', 'glorot_uniform', 'he_uniform', 'uniform'}, default='auto'
-    Weight initialisation: ``'auto'`` uses He-uniform before ReLU-family
-    activations and Glorot-uniform elsewhere; ``'uniform'`` is U(-1, 1), the
-    classic write-up's choice.
+    Weight initialisation: ``'auto'`` is scikit-learn's MLP scheme,
+    Glorot-uniform :math:`U(-b, b)` with :math:`b = \\sqrt{6 / (n_{in} +
+    n_{out})}` (:math:`\\sqrt{2 / (n_{in} + n_{out})}` in all-sigmoid
+    networks), so the same ``random_state`` starts from the same weights as
+    MLPClassifier / MLPRegressor; ``'he_uniform'`` uses
+    :math:`b = \\sqrt{6 / n_{in}}`; ``'uniform'`` is U(-1, 1), the classic
+    write-up's choice.
 """,
     "max_fun": """\
 max_fun : int, default=15000

@@ -187,8 +187,13 @@ def _copy_history_from_mlp(estimator, mlp):
         estimator.best_loss_ = float(best_loss)
         estimator.validation_scores_ = None
         estimator.best_validation_score_ = None
-    # The MLP measures no validation loss.
-    estimator.validation_loss_curve_ = None
+    # The MLP measures no validation loss: NaN for each scored epoch keeps the
+    # list aligned with validation_scores_ and extendable by a warm start.
+    estimator.validation_loss_curve_ = (
+        [float("nan")] * len(estimator.validation_scores_)
+        if estimator.early_stopping
+        else None
+    )
     estimator.n_iter_ = int(mlp.n_iter_)
     estimator.t_ = int(getattr(mlp, "t_", 0))
     estimator._stopping_state = {

@@ -28,6 +28,14 @@ def _weighted_mean_and_std(Y, sample_weight):
     weights = None if sample_weight is None else np.asarray(sample_weight, float)
     mean = np.average(Y, axis=0, weights=weights)
     var = np.average((Y - mean) ** 2, axis=0, weights=weights)
+    # The computed mean of identical values can miss them by a rounding error,
+    # which leaves a constant column a tiny variance (0.1 repeated has a standard
+    # deviation of ~1e-17): dividing by it would scale rounding noise up to unit
+    # size. A variance within the rounding error of the mean is zero (the bound
+    # of scikit-learn's StandardScaler).
+    eps = np.finfo(np.float64).eps
+    n_samples = Y.shape[0]
+    var[var <= n_samples * eps * var + (n_samples * mean * eps) ** 2] = 0.0
     return mean, np.sqrt(var)
 
 
@@ -183,7 +191,7 @@ default='squared_error'
         *,
         loss="squared_error",
         solver="adam",
-        learning_rate=0.003,
+        learning_rate=0.001,
         learning_rate_schedule="constant",
         power_t=0.5,
         momentum=0.9,

@@ -64,7 +64,13 @@ def _fit(**params):
 
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
-    params = {"hidden_layer_sizes": (32,), "max_iter": 15, "random_state": 0, **params}
+    params = {
+        "hidden_layer_sizes": (32,),
+        "learning_rate": 0.003,
+        "max_iter": 15,
+        "random_state": 0,
+        **params,
+    }
     clf = BPClassifier(**params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -35,6 +35,14 @@ def expected_failed_checks(estimator):
     (not "it fails").
     """
     failures = {}
+    if isinstance(estimator, BPClassifier) and estimator.solver == "lbfgs":
+        failures["check_classifiers_train"] = (
+            "on the check's separable blobs L-BFGS drives the logits about 2,000 "
+            "apart, so predict_proba underflows to exactly 0 while "
+            "predict_log_proba, computed from the logits (skbp's stable "
+            "log-probabilities), stays finite at about -2,000; the check compares "
+            "it with np.log(predict_proba), which is -inf there"
+        )
     if estimator.dropout:
         reason = (
             "dropout draws one random mask per training row, so repeating a row "

@@ -8,8 +8,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from skbp._activations import ACTIVATIONS
 from skbp._initializers import (
-    HE_ACTIVATIONS,
     INITS,
+    SIGMOID_SCHEME,
     init_bound,
     init_params,
     layer_schemes,
@@ -18,18 +18,19 @@ from skbp._network import Layout
 
 SCHEMES = ["glorot_uniform", "he_uniform", "uniform"]
 
-#: What init="auto" must pick for a layer feeding each activation. Parametrising
-#: over the union with ACTIVATIONS makes a new activation without an entry fail.
+#: What init="auto" must pick for every layer of a network whose hidden layers
+#: all have this activation: scikit-learn's MLP scheme. Parametrising over the
+#: union with ACTIVATIONS makes a new activation without an entry fail.
 EXPECTED_AUTO = {
-    "sigmoid": "glorot_uniform",
+    "sigmoid": SIGMOID_SCHEME,
     "tanh": "glorot_uniform",
     "softsign": "glorot_uniform",
     "identity": "glorot_uniform",
-    "relu": "he_uniform",
-    "leaky_relu": "he_uniform",
-    "elu": "he_uniform",
-    "softplus": "he_uniform",
-    "gelu": "he_uniform",
+    "relu": "glorot_uniform",
+    "leaky_relu": "glorot_uniform",
+    "elu": "glorot_uniform",
+    "softplus": "glorot_uniform",
+    "gelu": "glorot_uniform",
 }
 
 # Large enough that the extreme draws come close to the bounds, small enough to be
@@ -42,6 +43,7 @@ def _expected_bound(scheme, fan_in, fan_out):
         "glorot_uniform": math.sqrt(6.0 / (fan_in + fan_out)),
         "he_uniform": math.sqrt(6.0 / fan_in),
         "uniform": 1.0,
+        SIGMOID_SCHEME: math.sqrt(2.0 / (fan_in + fan_out)),
     }[scheme]
 
 
@@ -49,7 +51,7 @@ def test_inits_tuple():
     assert set(INITS) == {"auto", *SCHEMES}
 
 
-@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("scheme", [*SCHEMES, SIGMOID_SCHEME])
 @pytest.mark.parametrize("fan_in, fan_out", [(1, 1), (4, 3), (100, 10)])
 def test_init_bound_formulas(scheme, fan_in, fan_out):
     assert init_bound(scheme, fan_in, fan_out) == pytest.approx(
@@ -84,7 +86,7 @@ def test_init_params_bounds_and_spread(scheme, seed, dtype):
 
 def test_init_params_float32_equals_rounded_float64(seed):
     layout = Layout((5, 4, 3))
-    schemes = ["he_uniform", "glorot_uniform"]
+    schemes = ["he_uniform", SIGMOID_SCHEME]
     theta64 = np.empty(layout.size, dtype=np.float64)
     theta32 = np.empty(layout.size, dtype=np.float32)
     init_params(theta64, layout, schemes, np.random.RandomState(seed))
@@ -121,26 +123,55 @@ def test_init_params_draw_order():
         assert_array_equal(b_i, rng.uniform(-bound, bound, b_i.shape))
 
 
-def test_he_activations_are_registered():
-    assert HE_ACTIVATIONS <= set(ACTIVATIONS)
-
-
 @pytest.mark.parametrize("name", sorted(set(EXPECTED_AUTO) | set(ACTIVATIONS)))
 def test_auto_rule(name):
     assert name in ACTIVATIONS
-    expected = EXPECTED_AUTO[name]
-    assert (name in HE_ACTIVATIONS) == (expected == "he_uniform")
-    # Two hidden layers with this activation, then the output layer (Glorot).
-    assert layer_schemes("auto", (name, name)) == [expected, expected, "glorot_uniform"]
+    # Two hidden layers with this activation, then the output layer: all alike.
+    assert layer_schemes("auto", (name, name)) == [EXPECTED_AUTO[name]] * 3
 
 
 def test_auto_rule_mixed_and_no_hidden_layer():
-    assert layer_schemes("auto", ("relu", "tanh")) == [
-        "he_uniform",
-        "glorot_uniform",
-        "glorot_uniform",
-    ]
+    # The narrow bound only for all-sigmoid networks, as scikit-learn's MLPs.
+    assert layer_schemes("auto", ("sigmoid", "tanh")) == ["glorot_uniform"] * 3
+    assert layer_schemes("auto", ("relu", "tanh")) == ["glorot_uniform"] * 3
     assert layer_schemes("auto", ()) == ["glorot_uniform"]
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_auto_starts_from_the_weights_of_scikit_learns_mlp(activation, kind):
+    # Same random_state, same first weights: one full-batch SGD step without
+    # momentum from them gives the same weights in both libraries.
+    from sklearn.datasets import make_classification
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    from skbp import BPClassifier, BPRegressor
+
+    X, y = make_classification(n_samples=40, n_features=5, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(6, 4),
+        activation=activation,
+        solver="sgd",
+        momentum=0.0,
+        batch_size=40,
+        shuffle=False,
+        max_iter=1,
+        random_state=3,
+    )
+    if kind == "classifier":
+        ours, theirs = BPClassifier(**params), MLPClassifier(**params)
+    else:
+        y = y + X[:, 0]
+        ours = BPRegressor(normalize_y=False, **params)
+        theirs = MLPRegressor(**params)
+    theirs.set_params(learning_rate_init=1e-3)
+    ours.set_params(learning_rate=1e-3)
+    with pytest.warns(Warning):  # both stop at max_iter=1
+        ours.fit(X, y)
+    with pytest.warns(Warning):
+        theirs.fit(X, y)
+    for ours_W, theirs_W in zip(ours.coefs_, theirs.coefs_):
+        assert_allclose(ours_W, theirs_W, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
