@@ -137,7 +137,7 @@ class BPClassifier(ClassifierMixin, BaseBP):
     >>> from sklearn.preprocessing import StandardScaler
     >>> from skbp import BPClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> net = BPClassifier(max_iter=300, random_state=0)
+    >>> net = BPClassifier(max_iter=500, random_state=0)
     >>> clf = make_pipeline(StandardScaler(), net)
     >>> clf.fit(X, y).score(X, y) > 0.95
     True
@@ -258,7 +258,7 @@ class BPClassifier(ClassifierMixin, BaseBP):
         >>> X, y = load_iris(return_X_y=True)
         >>> X = (X - X.mean(axis=0)) / X.std(axis=0)
         >>> X_val, y_val = X[::5], y[::5]
-        >>> clf = BPClassifier(max_iter=300, random_state=0)
+        >>> clf = BPClassifier(max_iter=500, random_state=0)
         >>> clf = clf.fit(X, y, X_val=X_val, y_val=y_val)
         >>> len(clf.validation_scores_) == clf.n_iter_
         True

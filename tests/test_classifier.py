@@ -36,7 +36,10 @@ ALL_ACTIVATIONS = [
 
 def _fast(**params):
     """A small, quickly trained classifier (L-BFGS unless told otherwise)."""
-    defaults = dict(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+    # L-BFGS needs about 270 iterations on the binary fixture to converge.
+    defaults = dict(
+        hidden_layer_sizes=(8,), solver="lbfgs", max_iter=500, random_state=0
+    )
     defaults.update(params)
     return BPClassifier(**defaults)
 
