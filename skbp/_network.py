@@ -1,4 +1,4 @@
-"""The network: parameter layout on one flat buffer, forward pass, backprop.
+"""The network: parameter layout on one flat buffer, THE forward pass and backprop.
 
 Every parameter lives in one contiguous 1-D array ``theta``: all weight matrices in
 layer order, then all biases (scikit-learn's L-BFGS packing order). ``Layout``
@@ -6,16 +6,27 @@ hands out reshaped *views* into it, so optimisers work on one array, the L2
 penalty covers exactly the weight prefix, and L-BFGS needs no copies.
 
 ``Network.loss_and_grad`` is the single function that SGD, Adam, L-BFGS and the
-gradient tests all call. Notation (the same everywhere in skbp):
+gradient tests all call; ``Network.logits`` runs the same forward pass for
+prediction. Notation (the same everywhere in skbp, and in the user guide):
 
 * ``W[i]`` of shape ``(n_in, n_out)`` and ``b[i]`` of shape ``(n_out,)``;
-* ``z[i] = a[i] @ W[i] + b[i]`` pre-activations, ``a[0] = X``,
+* ``Network._forward``: ``a[0] = X``, ``z[i] = a[i] @ W[i] + b[i]`` and
   ``a[i + 1] = f_i(z[i])`` for hidden layers; the last ``z`` are the logits;
-* ``delta[i] = dL/dz[i]``, propagated backwards by
-  ``delta[i - 1] = (delta[i] @ W[i].T) * f'(z[i - 1])``;
-* ``dL/dW[i] = a[i].T @ delta[i]`` and ``dL/db[i] = sum over samples of delta[i]``.
+* ``Network.loss_and_grad``: the output delta ``delta[L - 1] = dL/dz[L - 1]`` of
+  the (loss, output) pair (``skbp._losses``), weighted per sample;
+* ``Network._backward``: ``delta[i - 1] = (delta[i] @ W[i].T) * f'(z[i - 1])``,
+  ``dL/dW[i] = a[i].T @ delta[i]`` and ``dL/db[i] =`` column sums of ``delta[i]``.
 
-This module must not import scikit-learn, ``_training`` or ``_classifier``.
+Those three read like the formulas. Each formula step that was measured to be
+faster in another form calls a small helper named for what it computes
+(``_matmul``, ``_add_bias``, ``_weight_gradient``, ``_add_l2_gradient``), with
+the measurement next to it; work buffers are preallocated (``_Workspace``).
+Single-sample variants for ``batch_size=1`` (1-D vectors, the fused online SGD
+step) live in ``skbp._online``, each tested equal to ``loss_and_grad``.
+
+This module must not import scikit-learn, ``skbp._online``, the trainer
+(``_training``) or any estimator module; it imports only NumPy and the
+activation, loss and BLAS modules.
 """
 
 from functools import partial
@@ -157,7 +168,10 @@ def _weighted_mean(per_sample, sample_weight):
 class _Workspace:
     """Preallocated pre-activation and activation buffers for ``n_rows`` samples.
 
-    ``n_rows=0`` makes the 1-D buffers of the single-sample path.
+    ``z[i]`` holds ``z[i]``; ``a[i]`` holds the activation ``a[i + 1]`` (``a[0]``
+    is the input, which is not copied), so the last entry, shaped like the
+    logits, is spare: it receives the output delta. ``n_rows=0`` makes the 1-D
+    buffers of the single-sample path (``skbp._online``).
     """
 
     def __init__(self, layout, n_rows, dtype):
@@ -254,11 +268,13 @@ class Network:
         return state
 
     def logits(self, coefs, intercepts, X, layer=None):
-        """Forward pass for prediction.
+        """Forward pass for prediction: the logits, or one hidden activation.
 
-        Large inputs are processed in blocks of ``PREDICT_BLOCK`` rows through
-        reused buffers: the activations of one block stay in cache and peak memory
-        no longer grows with the number of rows.
+        The same ``_forward`` as training, with each activation computed in place
+        over its pre-activation (nothing is kept for a backward pass). Inputs of
+        more than ``PREDICT_BLOCK`` rows are processed in blocks through one set
+        of reused buffers: a block's activations stay in cache and peak memory
+        does not grow with the number of rows.
 
         Parameters
         ----------
@@ -271,62 +287,85 @@ class Network:
 
         Returns
         -------
-        ndarray of shape (n_samples, n_outputs)
+        ndarray of shape (n_samples, n_outputs) or (n_samples, n_units)
         """
         n_samples = X.shape[0]
-        if n_samples <= PREDICT_BLOCK:
-            return self._logits_block(coefs, intercepts, X, layer, None)
-        last = len(coefs) - 1 if layer is None else layer
+        n_rows = min(n_samples, PREDICT_BLOCK)
         dtype = coefs[0].dtype
-        out = np.empty((n_samples, coefs[last].shape[1]), dtype=dtype)
-        buffers = [np.empty((PREDICT_BLOCK, W.shape[1]), dtype=dtype) for W in coefs]
+        # One (n_rows, n_out) buffer per layer up to the one returned. (A plain
+        # loop: on Python 3.11 a list comprehension's own frame costs 3% of a
+        # one-row prediction.)
+        buffers = []
+        for W_i in coefs if layer is None else coefs[: layer + 1]:
+            buffers.append(np.empty((n_rows, W_i.shape[1]), dtype=dtype))
+        # A 1 per row for the bias addition; a single row needs none (it takes
+        # NumPy's addition, see ``_add_bias``), and allocating it would add 0.8 us
+        # to the 7 us of a one-row forward pass (64-100-10).
+        ones = np.ones(n_rows, dtype=dtype) if n_samples > 1 else None
+        if n_samples == n_rows:  # one block: the result is its buffer
+            return self._forward(coefs, intercepts, [X, *buffers], buffers, ones, layer)
+        out = np.empty((n_samples, buffers[-1].shape[1]), dtype=dtype)
         for start in range(0, n_samples, PREDICT_BLOCK):
             stop = min(start + PREDICT_BLOCK, n_samples)
-            block = [buffer[: stop - start] for buffer in buffers]
-            out[start:stop] = self._logits_block(
-                coefs, intercepts, X[start:stop], layer, block
+            # Leading rows of the buffers: C-contiguous, as out= and ger need.
+            z = [buffer[: stop - start] for buffer in buffers]
+            a = [X[start:stop], *z]  # a[i + 1] is z[i]: activations in place
+            out[start:stop] = self._forward(
+                coefs, intercepts, a, z, ones[: stop - start], layer
             )
         return out
 
-    def _logits_block(self, coefs, intercepts, X, layer, buffers):
-        """Forward pass of one block, into ``buffers`` (one per layer) if given."""
-        a = X
-        n_layers = len(coefs)
-        ones = np.ones(X.shape[0], dtype=coefs[0].dtype) if X.shape[0] > 1 else None
-        for i, (W_i, b_i) in enumerate(zip(coefs, intercepts)):
-            if buffers is None:
-                z = np.empty((X.shape[0], W_i.shape[1]), dtype=W_i.dtype)
-            else:
-                z = buffers[i]
-            _matmul(a, W_i, z)
-            _add_bias(z, b_i, ones)
-            if i == n_layers - 1:
-                return z
-            a = self._hidden[i].forward(z, z)
-            if i == layer:
-                return a
-        return a
+    def _forward(self, W, b, a, z, ones, layer=None, dropout_masks=None):
+        """THE forward pass: ``z[i] = a[i] @ W[i] + b[i]``, ``a[i + 1] = f(z[i])``.
 
-    def _forward(self, W, b, X, ws, dropout_masks=None):
-        """Forward pass into the workspace; returns the logits ``ws.z[-1]``.
+        Training, prediction and the online path all run this loop; they differ
+        only in the buffers they pass. Every 2-D array below may also be 1-D (one
+        sample without the batch axis), as ``skbp._online`` passes them.
 
-        With ``dropout_masks`` (one array of 0 or ``1 / (1 - p)`` per hidden
-        layer: inverted dropout), each hidden activation is multiplied by its
-        mask. The derivative must then be taken before masking, so it is computed
-        here, times the mask (``d(m * f(z))/dz = m * f'(z)``), into the
-        pre-activation buffer, which the backward pass reads instead.
+        Parameters
+        ----------
+        W, b : list of ndarray
+            Weight matrices ``(n_in, n_out)`` and bias vectors ``(n_out,)``.
+        a : list of ndarray
+            ``a[0]`` is the input ``(n_rows, n_features)``, dense or sparse;
+            ``a[i]`` for ``i >= 1`` receives hidden activation ``a[i]`` of shape
+            ``(n_rows, layer_sizes[i])``. Entries past the last hidden layer are
+            not touched.
+        z : list of ndarray
+            ``z[i]`` of shape ``(n_rows, layer_sizes[i + 1])`` receives the
+            pre-activation ``z[i]``. Passing ``a[i + 1] is z[i]`` computes each
+            activation in place (prediction); training keeps them apart because
+            the backward pass needs both.
+        ones : ndarray of shape (n_rows,) or None
+            A 1 per row, for the bias addition (see ``_add_bias``).
+        layer : int, optional
+            Stop at hidden layer ``layer`` (0-based) and return ``a[layer + 1]``.
+        dropout_masks : list of ndarray, optional
+            One ``(n_rows, n_units)`` mask per hidden layer (0 or ``1 / (1 - p)``,
+            inverted dropout) multiplied into each hidden activation.
+
+        Returns
+        -------
+        ndarray of shape (n_rows, n_outputs)
+            The logits ``z[L - 1]`` (the buffer ``z[-1]``), or ``a[layer + 1]``.
         """
-        a = X
-        for i in range(self.layout.n_layers):
-            z = _matmul(a, W[i], ws.z[i])
-            _add_bias(z, b[i], ws.ones)
-            if i < self.layout.n_layers - 1:
-                a = self._hidden[i].forward(z, ws.a[i])
-                if dropout_masks is not None:
-                    slope = self._hidden[i].derivative(z, a, z)
-                    slope *= dropout_masks[i]
-                    a *= dropout_masks[i]
-        return ws.z[-1]
+        last = len(W) - 1
+        for i in range(last):
+            _matmul(a[i], W[i], z[i])  # z[i] = a[i] @ W[i] + b[i]
+            _add_bias(z[i], b[i], ones)
+            self._hidden[i].forward(z[i], a[i + 1])  # a[i + 1] = f(z[i])
+            if dropout_masks is not None:
+                # a[i + 1] = m * f(z[i]), so dL/dz[i] needs m * f'(z[i]), which
+                # must be taken before masking (sigmoid's and tanh's derivatives
+                # are read from f(z)). It goes into z[i], which the backward pass
+                # then reads in place of f'(z[i]).
+                self._hidden[i].derivative(z[i], a[i + 1], z[i])
+                z[i] *= dropout_masks[i]
+                a[i + 1] *= dropout_masks[i]
+            if i == layer:
+                return a[i + 1]
+        _matmul(a[last], W[last], z[last])  # the logits
+        return _add_bias(z[last], b[last], ones)
 
     def loss_and_grad(
         self, theta, X, Y, sample_weight, alpha, grad, dropout_masks=None
@@ -334,7 +373,10 @@ class Network:
         """Loss and its gradient with respect to every parameter.
 
         The loss is the weighted mean over samples of the per-sample loss, plus
-        ``alpha / 2 * ||W||^2 / sum(sample_weight)`` on the weights only.
+        ``alpha / 2 * ||W||^2 / sum(sample_weight)`` on the weights only. This is
+        the batch algorithm for any number of rows; the trainer's ``batch_size=1``
+        path uses the single-sample variants of ``skbp._online`` instead, which
+        the tests prove equal to this function.
 
         Parameters
         ----------
@@ -359,48 +401,69 @@ class Network:
         -------
         loss : float
         """
-        n_samples = X.shape[0]
-        if n_samples == 1 and isinstance(X, np.ndarray) and dropout_masks is None:
-            weight = 1.0 if sample_weight is None else float(sample_weight[0])
-            return self.loss_and_grad_one(theta, X[0], Y[0], weight, alpha, grad)
-        ws = self._workspace(n_samples, theta.dtype)
+        ws = self._workspace(X.shape[0], theta.dtype)
         W, b = self.layout.views(theta)
         gW, gb = self.layout.views(grad)
-        logits = self._forward(W, b, X, ws, dropout_masks)
+        # a[0] = X, a[1..L-1] the hidden activations; a[L] (n_samples, n_outputs)
+        # is spare and receives the output delta.
+        a, z = [X, *ws.a], ws.z
+        logits = self._forward(W, b, a, z, ws.ones, dropout_masks=dropout_masks)
 
-        # The output delta overwrites the last activation buffer (unused so far).
-        delta = ws.a[-1]
+        # delta[L-1] = dL/dz[L-1] of the (loss, output) pair, each row times
+        # sample_weight / sum(sample_weight): the derivative of the weighted mean.
+        delta = a[-1]
         loss, weight_sum = _weighted_mean(
             self._loss_fn(logits, Y, delta), sample_weight
         )
         if sample_weight is None:
             delta *= 1.0 / weight_sum
         else:
-            # (n_samples, 1) so each row of delta is scaled by its own weight.
-            delta *= (sample_weight / weight_sum)[:, None]
+            delta *= (sample_weight / weight_sum)[:, None]  # (n_samples, 1)
 
-        for i in range(self.layout.n_layers - 1, -1, -1):
-            a_in = X if i == 0 else ws.a[i - 1]
-            _weight_gradient(a_in, delta, gW[i])
-            # Column sums as a matrix-vector product: faster than add.reduce.
-            np.matmul(ws.ones, delta, out=gb[i])
-            if i > 0:
-                if dropout_masks is None:
-                    # f'(z[i-1]) goes into the z buffer, no longer needed.
-                    slope = self._hidden[i - 1].derivative(
-                        ws.z[i - 1], ws.a[i - 1], ws.z[i - 1]
-                    )
-                else:  # mask * f'(z[i-1]), computed by the forward pass
-                    slope = ws.z[i - 1]
-                delta_in = np.matmul(delta, W[i].T, out=ws.a[i - 1])
-                delta_in *= slope
-                delta = delta_in
-
+        self._backward(W, a, z, delta, gW, gb, ws.ones, dropout_masks is not None)
         if alpha:
+            # dL/dW[i] += (alpha / S) * W[i] and the penalty itself, weights only.
             _add_l2_gradient(theta, grad, self.layout, alpha / weight_sum)
             weights = theta[: self.layout.n_weights]
             loss += 0.5 * alpha * float(weights @ weights) / weight_sum
         return loss
+
+    def _backward(self, W, a, z, delta, gW, gb, ones, masked=False):
+        """THE backprop recurrence, from the output delta down to the input.
+
+        For ``i = L - 1, ..., 0``: ``dL/dW[i] = a[i].T @ delta[i]``, ``dL/db[i] =``
+        column sums of ``delta[i]``, then ``delta[i - 1] = (delta[i] @ W[i].T) *
+        f'(z[i - 1])``. Each buffer is overwritten once it has been read for the
+        last time: ``f'(z[i - 1])`` goes into ``z[i - 1]``, ``delta[i - 1]`` into
+        ``a[i]``.
+
+        Parameters
+        ----------
+        W : list of ndarray
+            Weight matrices ``(n_in, n_out)``.
+        a, z : list of ndarray
+            Activations and pre-activations as the forward pass left them.
+        delta : ndarray of shape (n_samples, n_outputs)
+            The output delta ``dL/dz[L - 1]``, already weighted.
+        gW, gb : list of ndarray
+            Views of the gradient, written with the data part of it.
+        ones : ndarray of shape (n_samples,)
+            A 1 per row: the column sums are ``ones @ delta[i]``.
+        masked : bool
+            The forward pass ran with dropout masks and left ``m * f'(z)`` in
+            ``z``, which replaces ``f'(z)``.
+        """
+        for i in range(self.layout.n_layers - 1, -1, -1):
+            _weight_gradient(a[i], delta, gW[i])  # a[i].T @ delta[i]
+            # Column sums as a matrix-vector product: faster than add.reduce.
+            np.matmul(ones, delta, out=gb[i])
+            if i > 0:
+                if masked:
+                    slope = z[i - 1]
+                else:
+                    slope = self._hidden[i - 1].derivative(z[i - 1], a[i], z[i - 1])
+                delta = np.matmul(delta, W[i].T, out=a[i])
+                delta *= slope  # delta[i - 1]
 
     def dropout_masks(self, rates, n_rows, dtype, rng):
         """Draw inverted-dropout masks for one batch.
@@ -441,121 +504,3 @@ class Network:
         """
         per_sample = self._loss_fn(logits, Y, np.empty_like(logits))
         return _weighted_mean(per_sample, sample_weight)[0]
-
-    def loss_and_grad_one(self, theta, x, y, weight, alpha, grad):
-        """``loss_and_grad`` for one sample, on 1-D vectors: online backprop.
-
-        The maths is the batch version's with the sample axis dropped, so weight
-        gradients are outer products and delta propagation is a matrix-vector
-        product. A single sample's weight cancels in the weighted mean; it only
-        scales the L2 term. Skipping the batch axis removes most per-step overhead
-        when ``batch_size=1``.
-        """
-        ws = self._workspace(0, theta.dtype)  # 0 rows: the 1-D buffers
-        W, b = self.layout.views(theta)
-        gW, gb = self.layout.views(grad)
-        logits = self._forward(W, b, x, ws)  # the batch forward works on 1-D too
-        delta = ws.a[-1]
-        loss = float(self._loss_fn(logits, y, delta))
-        last = self.layout.n_layers - 1
-        penalty = alpha / weight
-        ger = blas("ger", theta.dtype)
-        for i in range(last, -1, -1):
-            a_in = x if i == 0 else ws.a[i - 1]
-            if penalty:
-                # penalty * W, then BLAS adds outer(a_in, delta) in place (W.T is
-                # the Fortran-ordered view it updates).
-                np.multiply(W[i], penalty, out=gW[i])
-                ger(1.0, delta, a_in, a=gW[i].T, overwrite_a=True)
-            else:
-                np.multiply.outer(a_in, delta, out=gW[i])
-            np.copyto(gb[i], delta)
-            if i > 0:
-                slope = self._hidden[i - 1].derivative(
-                    ws.z[i - 1], ws.a[i - 1], ws.z[i - 1]
-                )
-                delta = np.matmul(W[i], delta, out=ws.a[i - 1])
-                delta *= slope
-        if alpha:
-            weights = theta[: self.layout.n_weights]
-            loss += 0.5 * alpha * float(weights @ weights) / weight
-        return loss
-
-    def online_sgd_step(self, theta, alpha, learning_rate):
-        """Build the fused online SGD step ``step(x, y, weight) -> loss``.
-
-        The classic write-up's update, generalised: forward, deltas propagated
-        back through the old weights, then ``W <- W - lr * outer(a_in, delta)``
-        applied in place by one rank-1 BLAS call (``ger``) per layer. No gradient
-        vector is formed. Everything that does not change between samples
-        (views, buffers, functions) is looked up once here, because on small
-        networks that bookkeeping costs as much as the arithmetic.
-
-        Parameters
-        ----------
-        theta : ndarray of shape (layout.size,)
-            Parameters, updated in place by each call of the step.
-        alpha : float
-            L2 penalty.
-        learning_rate : float
-
-        Returns
-        -------
-        step : callable
-            ``step(x, y, weight)`` with 1-D ``x`` and ``y`` and a positive
-            ``weight``; returns the loss before the update.
-        """
-        layout = self.layout
-        ws = self._workspace(0, theta.dtype)
-        W, _ = layout.views(theta)
-        W_T = [W_i.T for W_i in W]  # Fortran-ordered views, the layout BLAS updates
-        weights = theta[: layout.n_weights]
-        biases = theta[layout.n_weights :]
-        # All deltas in one vector laid out like the biases, so that every bias is
-        # updated by one vector operation: b <- b - lr * delta.
-        delta_flat = np.empty(biases.shape, dtype=theta.dtype)
-        deltas = [
-            delta_flat[s.start - layout.n_weights : s.stop - layout.n_weights]
-            for s in layout.bias_slices
-        ]
-        b = [theta[s] for s in layout.bias_slices]
-        z, a = ws.z, ws.a
-        hidden = self._hidden
-        loss_fn = self._loss_fn
-        ger = blas("ger", theta.dtype)
-        last = layout.n_layers - 1
-        lr = float(learning_rate)
-        alpha = float(alpha)
-
-        def step(x, y, weight):
-            a_in = x
-            for i in range(last):
-                np.matmul(a_in, W[i], out=z[i])
-                z[i] += b[i]
-                a_in = hidden[i].forward(z[i], a[i])
-            np.matmul(a_in, W[last], out=z[last])
-            z[last] += b[last]
-            loss = float(loss_fn(z[last], y, deltas[last]))
-            for i in range(last, 0, -1):
-                # Through the old W[i]: the updates below come after all deltas.
-                slope = hidden[i - 1].derivative(z[i - 1], a[i - 1], z[i - 1])
-                np.matmul(W[i], deltas[i], out=deltas[i - 1])
-                deltas[i - 1] *= slope
-            if alpha:
-                loss += 0.5 * alpha * float(weights @ weights) / weight
-                # The L2 gradient (alpha / weight) * W is taken at the old
-                # weights: W <- (1 - lr * alpha / weight) * W - lr * outer(...).
-                np.multiply(weights, 1.0 - lr * alpha / weight, out=weights)
-            for i in range(last + 1):
-                # W.T += -lr * outer(delta, a_in), i.e. W -= lr * outer(a_in, delta)
-                ger(
-                    -lr,
-                    deltas[i],
-                    x if i == 0 else a[i - 1],
-                    a=W_T[i],
-                    overwrite_a=True,
-                )
-            np.subtract(biases, lr * delta_flat, out=biases)
-            return loss
-
-        return step

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.optimize
 
+from skbp._online import loss_and_grad_one, online_sgd_step
 from skbp._optimizers import SGD
 
 #: An epoch whose mean loss exceeds this multiple of the loss at the start of the
@@ -360,15 +361,15 @@ def _run_online_epoch(
     """``run_epoch`` for ``batch_size=1`` on dense data: online backpropagation.
 
     Samples are read as 1-D row views (no gathering copies). Plain SGD without
-    momentum, the classic rule, takes the fused ``Network.online_sgd_step``;
-    other optimisers get the gradient from ``Network.loss_and_grad_one``.
+    momentum, the classic rule, takes the fused ``skbp._online.online_sgd_step``;
+    other optimisers get the gradient from ``skbp._online.loss_and_grad_one``.
     """
     # Row views of a plain ndarray are cheaper than those of subclasses (memmap).
     X = X.view(np.ndarray)
     rows = range(X.shape[0]) if order is None else order.tolist()
     fused = isinstance(optimizer, SGD) and optimizer.momentum == 0.0
     if fused:
-        sgd_step = net.online_sgd_step(theta, alpha, optimizer.learning_rate)
+        sgd_step = online_sgd_step(net, theta, alpha, optimizer.learning_rate)
     epoch_loss = _EpochLoss()
     for i in rows:
         weight = 1.0 if sample_weight is None else float(sample_weight[i])
@@ -379,7 +380,7 @@ def _run_online_epoch(
         if fused:
             loss = sgd_step(X[i], Y[i], weight)
         else:
-            loss = net.loss_and_grad_one(theta, X[i], Y[i], weight, alpha, grad)
+            loss = loss_and_grad_one(net, theta, X[i], Y[i], weight, alpha, grad)
             optimizer.step(theta, grad)
         epoch_loss.add(loss, weight)
         if hooks is not None and hooks.batch_end():

@@ -59,7 +59,7 @@ def test_network_gradients_sparse_and_single_sample():
     sparse = check_network_gradients(net, theta, sp.csr_matrix(X), Y, alpha=0.1)
     assert sparse.max_relative_error < 1e-6
     assert_allclose(sparse.analytic, dense.analytic, rtol=1e-12, atol=1e-14)
-    # One sample takes loss_and_grad's online (1-D) path.
+    # A batch of one row, with a weight that the weighted mean must cancel.
     one = check_network_gradients(net, theta, X[:1], Y[:1], sample_weight=[2.0])
     assert one.max_relative_error < 1e-6
 

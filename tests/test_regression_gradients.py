@@ -14,6 +14,7 @@ from skbp._activations import ACTIVATIONS
 from skbp._gradcheck import check_network_gradients
 from skbp._losses import OUTPUT_LOSSES, REGRESSION_LOSSES, regression_output_for
 from skbp._network import Network
+from skbp._online import loss_and_grad_one
 
 #: (loss, output) pairs of a regressor: one per regression loss.
 REGRESSION_PAIRS = [(loss, regression_output_for(loss)) for loss in REGRESSION_LOSSES]
@@ -156,7 +157,7 @@ def test_online_step_matches_batch_of_one(pair, seed):
     # gradient as a batch holding the one sample.
     net, theta, X, Y, _ = _problem(pair, "tanh", 3, seed)
     grad_one = np.empty_like(theta)
-    loss_one = net.loss_and_grad_one(theta, X[0], Y[0], 1.0, 0.1, grad_one)
+    loss_one = loss_and_grad_one(net, theta, X[0], Y[0], 1.0, 0.1, grad_one)
     grad_batch = np.empty_like(theta)
     loss_batch = net.loss_and_grad(
         theta, X[:2], Y[:2], np.array([1.0, 0.0]), 0.1, grad_batch
