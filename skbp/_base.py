@@ -617,6 +617,7 @@ class BaseBP(CallbackSupport, BaseEstimator):
         self._stopping_state = StoppingMonitor.initial_state()
         self._optimizer_state = None
         self._params_digest = None
+        self._training_params = None
 
     def _training_theta(self, net, dtype):
         """The flat training buffer rebuilt from ``coefs_`` / ``intercepts_``.
@@ -640,6 +641,14 @@ class BaseBP(CallbackSupport, BaseEstimator):
         theta = net.layout.pack(self.coefs_, self.intercepts_, dtype)
         if params_digest(theta) != self._params_digest:
             self._optimizer_state = None
+        else:
+            # Unchanged since the last fit: resume from the parameters in the
+            # units the network trains in. Unfolding coefs_ would round the
+            # regressor's output bias to the precision of the target's mean (in
+            # float32, steps larger than an Adam update for y ~ 1e6).
+            saved = getattr(self, "_training_params", None)
+            if saved is not None and saved.dtype == theta.dtype:
+                return saved.copy()
         self._unfold_output_layer(net, theta)
         return theta
 
@@ -652,6 +661,9 @@ class BaseBP(CallbackSupport, BaseEstimator):
         fitted = self._fold_output_layer(net, theta)
         self.coefs_, self.intercepts_ = net.layout.views(fitted)
         self._params_digest = params_digest(fitted)
+        # The regressor's fitted weights are a folded copy: keep the training
+        # units too, so that the next warm start resumes exactly.
+        self._training_params = None if fitted is theta else theta.copy()
         self._rng_state = rng.get_state()
         self.n_iter_ = history.n_iter
         self.t_ += history.samples_seen

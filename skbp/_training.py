@@ -468,10 +468,11 @@ def fit_stochastic(
                 hooks=hooks,
             )
         if divergence_limit is None:
+            start_loss = first_loss  # at the parameters this call started from
             divergence_limit = DIVERGENCE_FACTOR * max(first_loss, 1.0)
         if not (loss <= divergence_limit and np.isfinite(theta).all()):
             np.copyto(theta, last_finite)
-            _record_divergence(history, loss, first_loss)
+            _record_divergence(history, loss, start_loss)
             if hooks is not None:
                 hooks.epoch_end(None)
             break

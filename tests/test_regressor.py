@@ -1,0 +1,986 @@
+"""Estimator behaviour of BPRegressor: shapes, target scaling, losses, training.
+
+Expected values come from independent computations (numpy forward passes,
+``sklearn.metrics``, closed-form statistics, refits on transformed data), never
+from the estimator's own output alone.
+"""
+
+import io
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_diabetes, make_friedman1, make_regression
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.metrics import mean_poisson_deviance, r2_score
+
+import skbp
+import skbp._base
+from skbp import BPRegressor
+
+LOSSES = ["squared_error", "poisson", "huber", "absolute_error"]
+IDENTITY_LOSSES = ["squared_error", "huber", "absolute_error"]
+SOLVERS = ["adam", "sgd", "lbfgs"]
+
+
+def _fast(**params):
+    """A small regressor (L-BFGS unless told otherwise)."""
+    defaults = dict(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+    defaults.update(params)
+    return BPRegressor(**defaults)
+
+
+def _relu(z):
+    return np.maximum(z, 0.0)
+
+
+def _forward(coefs, intercepts, X, hidden=_relu, output=lambda z: z):
+    """The network's forward pass written out with numpy."""
+    a = X
+    for W, b in zip(coefs[:-1], intercepts[:-1]):
+        a = hidden(a @ W + b)
+    return output(a @ coefs[-1] + intercepts[-1])
+
+
+def _targets_for(loss, y):
+    """``y`` made valid for ``loss``: non-negative counts-like values for poisson."""
+    if loss == "poisson":
+        return np.exp((y - y.mean()) / (2 * y.std()))
+    return y
+
+
+@pytest.fixture
+def regression_data():
+    X, y = make_regression(
+        n_samples=80, n_features=4, n_informative=3, noise=5.0, random_state=0
+    )
+    return X, y
+
+
+@pytest.fixture
+def friedman():
+    """Friedman #1 with its U(0, 1) features standardised (as a user should)."""
+    X, y = make_friedman1(n_samples=120, n_features=5, noise=0.3, random_state=0)
+    return (X - 0.5) * np.sqrt(12.0), y
+
+
+@pytest.fixture
+def multi_output_data():
+    X, Y = make_regression(
+        n_samples=80, n_features=4, n_targets=3, noise=2.0, random_state=0
+    )
+    return X, Y
+
+
+@pytest.fixture
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    return X[:120], y[:120]
+
+
+@pytest.fixture
+def counts():
+    """Poisson counts whose log-mean is linear in the features."""
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(120, 3))
+    y = rng.poisson(np.exp(0.5 + X @ [1.0, -0.5, 0.25])).astype(float)
+    return X, y
+
+
+# ------------------------------------------------------------------ shapes
+
+
+@pytest.mark.parametrize("n_outputs", [None, 1, 3], ids=["1d", "n_by_1", "n_by_3"])
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_predict_has_the_shape_of_y(
+    multi_output_data, n_outputs, solver, no_convergence_warning
+):
+    X, Y = multi_output_data
+    y = Y[:, 0] if n_outputs is None else Y[:, :n_outputs]
+    with warnings.catch_warnings():
+        # A column vector is a valid multi-output target, not a conversion.
+        warnings.simplefilter("error", DataConversionWarning)
+        reg = _fast(solver=solver, max_iter=20).fit(X, y)
+        pred = reg.predict(X)
+    assert pred.shape == y.shape
+    assert reg.n_outputs_ == (1 if n_outputs is None else n_outputs)
+    assert reg.predict(X[:1]).shape == (1, *y.shape[1:])
+    assert [c.shape for c in reg.coefs_] == [(4, 8), (8, reg.n_outputs_)]
+    assert reg.out_activation_ == "identity"
+    assert reg.n_layers_ == 3
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_column_vector_y_fits_like_1d_y(
+    regression_data, solver, no_convergence_warning
+):
+    X, y = regression_data
+    flat = _fast(solver=solver, max_iter=20).fit(X, y)
+    column = _fast(solver=solver, max_iter=20).fit(X, y[:, None])
+    assert_array_equal(column.predict(X)[:, 0], flat.predict(X))
+    assert column.loss_curve_ == flat.loss_curve_
+
+
+@pytest.mark.parametrize("multi_output", [False, True])
+def test_score_is_r2(multi_output_data, multi_output, no_convergence_warning):
+    X, Y = multi_output_data
+    y = Y if multi_output else Y[:, 0]
+    reg = _fast(max_iter=15).fit(X, y)
+    pred = reg.predict(X)
+    assert reg.score(X, y) == pytest.approx(r2_score(y, pred), rel=1e-12)
+    sw = np.random.RandomState(0).uniform(0.1, 3.0, size=len(y))
+    expected = r2_score(y, pred, sample_weight=sw)
+    assert reg.score(X, y, sample_weight=sw) == pytest.approx(expected, rel=1e-12)
+    assert expected != pytest.approx(r2_score(y, pred), rel=1e-6)  # weights matter
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_loss_and_solver_fits(
+    friedman, loss, solver, seed, no_convergence_warning
+):
+    X, y = friedman
+    y = _targets_for(loss, y)
+    reg = _fast(
+        loss=loss,
+        solver=solver,
+        max_iter=30,
+        learning_rate=0.01,
+        batch_size=20,
+        random_state=seed,
+    )
+    reg.fit(X, y)
+    pred = reg.predict(X)
+    assert pred.shape == y.shape
+    assert np.all(np.isfinite(pred))
+    assert np.all(np.isfinite(reg.loss_curve_))
+    assert reg.out_activation_ == ("exp" if loss == "poisson" else "identity")
+    # Training did something useful: better than predicting the mean.
+    assert reg.score(X, y) > 0.3
+    assert reg.loss_curve_[-1] < reg.loss_curve_[0]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_dtype_preserved(regression_data, solver, dtype, no_convergence_warning):
+    X, y = regression_data
+    X = X.astype(dtype)
+    reg = _fast(solver=solver, max_iter=20).fit(X, y)
+    for array in reg.coefs_ + reg.intercepts_:
+        assert array.dtype == dtype
+    assert reg.predict(X).dtype == dtype
+    # Prediction input of the other dtype does not change the model's dtype.
+    other = np.float64 if dtype == np.float32 else np.float32
+    assert reg.predict(X.astype(other)).dtype == dtype
+    assert isinstance(reg.loss_, float)
+    assert all(np.isfinite(reg.loss_curve_))
+
+
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
+def test_float32_close_to_float64(friedman, solver, no_convergence_warning):
+    X, y = friedman
+    params = dict(solver=solver, max_iter=10, learning_rate=0.01)
+    p64 = _fast(**params).fit(X, y).predict(X)
+    p32 = _fast(**params).fit(X.astype(np.float32), y).predict(X)
+    assert_allclose(p32, p64, rtol=1e-3, atol=1e-3 * np.std(y))
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize(
+    "params",
+    [dict(solver="lbfgs"), dict(solver="sgd", shuffle=False, learning_rate=0.01)],
+    ids=["lbfgs", "sgd"],
+)
+def test_sparse_equals_dense(regression_data, fmt, params, no_convergence_warning):
+    X, y = regression_data
+    X = np.where(np.abs(X) > 1, X, 0.0)  # mostly zeros
+    X_sparse = sp.csr_matrix(X).asformat(fmt)
+    dense = _fast(max_iter=30, **params).fit(X, y)
+    sparse = _fast(max_iter=30, **params).fit(X_sparse, y)
+    assert_allclose(sparse.predict(X), dense.predict(X), rtol=1e-6)
+    assert_allclose(sparse.predict(X_sparse), dense.predict(X), rtol=1e-6)
+    assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-6)
+
+
+def test_dataframe_feature_names(multi_output_data):
+    pd = pytest.importorskip("pandas")
+    X, Y = multi_output_data
+    columns = ["a", "b", "c", "d"]
+    df = pd.DataFrame(X, columns=columns)
+    targets = pd.DataFrame(Y[:, :2], columns=["u", "v"])
+    # (Adam, few epochs: a DataFrame's F-ordered values round differently, which
+    # a long L-BFGS run would amplify.)
+    params = dict(solver="adam", max_iter=5, learning_rate=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = _fast(**params).fit(df, targets)
+        expected = _fast(**params).fit(X, Y[:, :2]).predict(X)
+    assert_array_equal(reg.feature_names_in_, columns)
+    pred = reg.predict(df)
+    assert isinstance(pred, np.ndarray) and pred.shape == (80, 2)
+    assert_allclose(pred, expected, rtol=1e-10)
+    with pytest.raises(ValueError, match="feature names"):
+        reg.predict(df[columns[::-1]])
+    # A Series target gives 1-D predictions.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = _fast(**params).fit(df, pd.Series(Y[:, 0], name="y"))
+    assert reg.predict(df).shape == (80,)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_hidden_activations_match_a_manual_forward_pass(
+    friedman, activation, no_convergence_warning
+):
+    X, y = friedman
+    reg = _fast(hidden_layer_sizes=(7, 5), activation=activation, max_iter=20)
+    reg.fit(X, y)
+    f = _relu if activation == "relu" else np.tanh
+    first = f(X @ reg.coefs_[0] + reg.intercepts_[0])
+    second = f(first @ reg.coefs_[1] + reg.intercepts_[1])
+    assert_allclose(reg.hidden_activations(X, layer=0), first, rtol=1e-12)
+    assert_allclose(reg.hidden_activations(X), second, rtol=1e-12)
+    assert_allclose(reg.hidden_activations(X, layer=-2), first, rtol=1e-12)
+    with pytest.raises(ValueError, match="out of range"):
+        reg.hidden_activations(X, layer=2)
+
+
+@pytest.mark.parametrize("normalize_y", [True, False])
+@pytest.mark.parametrize("loss", LOSSES)
+def test_predict_is_the_manual_forward_pass(
+    friedman, multi_output_data, loss, normalize_y, no_convergence_warning
+):
+    """relu hidden layers, identity output (exp for poisson), in fitted units."""
+    output = np.exp if loss == "poisson" else (lambda z: z)
+    for X, y in (friedman, multi_output_data):
+        y = np.abs(y) if loss == "poisson" else y
+        reg = _fast(
+            hidden_layer_sizes=(6, 5), loss=loss, normalize_y=normalize_y, max_iter=15
+        ).fit(X, y)
+        expected = _forward(reg.coefs_, reg.intercepts_, X, output=output)
+        assert_allclose(reg.predict(X), expected.reshape(y.shape), rtol=1e-10)
+
+
+def test_no_hidden_layer_is_a_linear_model(regression_data):
+    X, y = regression_data
+    reg = _fast(hidden_layer_sizes=(), alpha=0.0, tol=1e-12, max_iter=500).fit(X, y)
+    assert len(reg.coefs_) == 1 and reg.n_layers_ == 2
+    # Least squares with an intercept, solved directly.
+    design = np.column_stack([X, np.ones(len(y))])
+    solution = np.linalg.lstsq(design, y, rcond=None)[0]
+    # (L-BFGS-B stops on its relative loss decrease, ~1e-9, not on exactness.)
+    assert_allclose(reg.coefs_[0][:, 0], solution[:-1], rtol=1e-3)
+    assert_allclose(reg.intercepts_[0], solution[-1:], rtol=1e-3, atol=1e-3)
+    with pytest.raises(ValueError, match="no hidden layers"):
+        reg.hidden_activations(X)
+
+
+# --------------------------------------------------------------- normalize_y
+
+
+# The scaled targets of y and a * y + b differ by rounding (~1e-16), which the
+# minibatch solvers carry along (measured 1e-14 after 25 epochs) and L-BFGS's
+# line searches amplify (1e-12 after 25 iterations, over 20 seeds): 15 L-BFGS
+# iterations keep the comparison at 1e-10 with a margin of 1000.
+_ITERS = {"adam": 25, "sgd": 25, "lbfgs": 15}
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("loss", IDENTITY_LOSSES)
+def test_normalize_y_makes_fits_invariant_to_affine_targets(
+    friedman, loss, solver, seed, no_convergence_warning
+):
+    """Fitting a * y + b gives a * pred + b: the network sees the same targets."""
+    X, y = friedman
+    a, b = 37.5, -1234.0
+    params = dict(
+        loss=loss,
+        solver=solver,
+        max_iter=_ITERS[solver],
+        learning_rate=0.01,
+        random_state=seed,
+    )
+    plain = _fast(**params).fit(X, y)
+    moved = _fast(**params).fit(X, a * y + b)
+    expected = a * plain.predict(X) + b
+    assert_allclose(moved.predict(X), expected, rtol=1e-10)
+    # The training loss is measured on the scaled targets, so it is the same.
+    assert_allclose(moved.loss_curve_, plain.loss_curve_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_normalize_y_makes_poisson_fits_invariant_to_scale(
+    counts, solver, seed, no_convergence_warning
+):
+    X, y = counts
+    params = dict(
+        loss="poisson",
+        solver=solver,
+        max_iter=_ITERS[solver],
+        learning_rate=0.01,
+        random_state=seed,
+    )
+    plain = _fast(**params).fit(X, y)
+    scaled = _fast(**params).fit(X, 250.0 * y)
+    assert_allclose(scaled.predict(X), 250.0 * plain.predict(X), rtol=1e-10)
+    assert_allclose(scaled.loss_curve_, plain.loss_curve_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_without_normalize_y_a_shift_changes_the_fit(
+    friedman, solver, seed, no_convergence_warning
+):
+    """The invariance above is the scaling's doing: unscaled, a shift matters."""
+    X, y = friedman
+    shift = 1000.0
+    params = dict(
+        solver=solver, max_iter=_ITERS[solver], learning_rate=0.01, random_state=seed
+    )
+    for normalize_y in (True, False):
+        plain = _fast(normalize_y=normalize_y, **params).fit(X, y)
+        moved = _fast(normalize_y=normalize_y, **params).fit(X, y + shift)
+        gap = np.max(np.abs(moved.predict(X) - (plain.predict(X) + shift)))
+        if normalize_y:
+            assert gap < 1e-9 * shift
+            assert_allclose(moved.loss_curve_, plain.loss_curve_, rtol=1e-10)
+        else:
+            # The network sees the raw targets: ~1000^2 / 2 against ~15^2 / 2.
+            assert moved.loss_curve_[0] > 100 * plain.loss_curve_[0]
+            if solver != "lbfgs":
+                # Steps of a fixed size do not cross the shift in 25 epochs
+                # (L-BFGS's line search may, so its predictions can agree).
+                assert gap > 0.1 * np.std(y)
+
+
+def test_normalize_y_improves_diabetes(diabetes, seed, no_convergence_warning):
+    """The trap the parameter exists for: targets in the hundreds, raw."""
+    X, y = diabetes
+    params = dict(
+        hidden_layer_sizes=(16,), solver="adam", max_iter=100, random_state=seed
+    )
+    scaled = _fast(learning_rate=0.01, **params).fit(X, y)
+    raw = _fast(learning_rate=0.01, normalize_y=False, **params).fit(X, y)
+    assert scaled.score(X, y) > 0.3  # measured: > 0.38 over 30 seeds
+    assert raw.score(X, y) < 0.0
+
+
+def test_normalize_y_statistics_are_weighted(multi_output_data):
+    X, Y = multi_output_data
+    sw = np.random.RandomState(0).uniform(0.0, 3.0, size=len(Y))
+    reg = _fast(max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, Y, sample_weight=sw)
+    scale, shift = reg._logit_affine()
+    mean = (sw @ Y) / sw.sum()
+    std = np.sqrt((sw @ (Y - mean) ** 2) / sw.sum())
+    assert_allclose(shift, mean, rtol=1e-12)
+    assert_allclose(scale, std, rtol=1e-12)
+    assert not np.allclose(shift, Y.mean(axis=0), rtol=1e-3)
+
+
+# Both objectives are the same function up to the order of the sums; after ~35
+# L-BFGS iterations the rounding differences can grow into a visibly different
+# path (measured over 10 seeds: loss curves equal to 1e-9 up to iteration 35,
+# predictions to 1e-8 after 40), so thirty iterations compare the same path.
+_EQUIVALENCE_PARAMS = dict(solver="lbfgs", max_iter=30, tol=1e-10)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson", "huber"])
+def test_zero_sample_weight_equals_removal_lbfgs(
+    friedman, loss, seed, no_convergence_warning
+):
+    """Zero-weight rows change neither the target statistics nor the loss."""
+    X, y = friedman
+    y = _targets_for(loss, y)
+    rng = np.random.RandomState(0)
+    sw = rng.uniform(0.5, 2.0, size=len(y))
+    sw[rng.rand(len(y)) < 0.3] = 0.0
+    y_far = y.copy()
+    y_far[sw == 0] *= 50.0  # would move the mean and std if they were counted
+    keep = sw > 0
+    params = dict(loss=loss, random_state=seed, **_EQUIVALENCE_PARAMS)
+    weighted = _fast(**params).fit(X, y_far, sample_weight=sw)
+    removed = _fast(**params).fit(X[keep], y[keep], sample_weight=sw[keep])
+    assert_allclose(weighted.loss_curve_, removed.loss_curve_, rtol=1e-8)
+    assert_allclose(weighted.predict(X), removed.predict(X), rtol=1e-6)
+
+
+def test_integer_sample_weight_equals_repetition_lbfgs(
+    friedman, seed, no_convergence_warning
+):
+    X, y = friedman
+    sw = np.random.RandomState(1).randint(1, 4, size=len(y))
+    params = dict(random_state=seed, **_EQUIVALENCE_PARAMS)
+    weighted = _fast(**params).fit(X, y, sample_weight=sw)
+    repeated = _fast(**params).fit(np.repeat(X, sw, axis=0), np.repeat(y, sw))
+    assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-6)
+
+
+CONSTANTS = [0.1, 3.0, -7.3, 1e6 + 0.1, 0.0]
+
+
+@pytest.mark.parametrize(
+    "loss, value",
+    [("squared_error", v) for v in CONSTANTS]
+    + [("huber", v) for v in CONSTANTS]
+    + [("poisson", v) for v in CONSTANTS if v >= 0],
+)
+def test_constant_target(regression_data, loss, value, seed):
+    """A constant column is centred only: no division by a zero (or by rounding
+    noise: the mean of repeated 0.1 misses 0.1 by an ulp)."""
+    X, _ = regression_data
+    y = np.full(len(X), value)
+    Y = np.column_stack([y, np.abs(X[:, 0])])  # a constant and a varying column
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no 0/0 or x/0
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        params = dict(loss=loss, max_iter=200, tol=1e-8, random_state=seed)
+        reg = _fast(**params).fit(X, y)
+        multi = _fast(**params).fit(X, Y)
+    # The network learns a constant (0 in training units: y - value, or 1 for
+    # poisson's y / value) to a few 1e-3 (measured over 10 seeds), and to a few
+    # 1e-2 when it shares its hidden units with a varying output.
+    tol = dict(rtol=1e-2, atol=1e-2) if loss == "poisson" else dict(atol=1e-2)
+    assert_allclose(reg.predict(X), value, **tol)
+    tol = {name: 10 * t for name, t in tol.items()}
+    assert_allclose(multi.predict(X)[:, 0], value, **tol)
+    scale, shift = reg._logit_affine()
+    assert_array_equal(scale, [1.0])
+    if loss != "poisson":
+        assert_allclose(shift, [value], rtol=1e-15)
+        assert multi._logit_affine()[0][0] == 1.0
+        assert multi._logit_affine()[0][1] == pytest.approx(np.std(Y[:, 1]))
+    # The network trained towards 0 (the centred constant): a tiny loss.
+    assert reg.loss_ < 1e-3
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_multi_output_columns_are_each_standardised(friedman, solver, seed):
+    X, y = friedman
+    Y = np.column_stack([1e-3 * y, 1e5 * X[:, 0] * X[:, 1] + 1e6])
+    params = dict(
+        hidden_layer_sizes=(16,),
+        solver=solver,
+        learning_rate=0.01,
+        random_state=seed,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scaled = _fast(max_iter=300, **params).fit(X, Y)
+        raw = _fast(max_iter=300, normalize_y=False, **params).fit(X, Y)
+    scale, shift = scaled._logit_affine()
+    assert_allclose(scale, Y.std(axis=0), rtol=1e-12)
+    assert_allclose(shift, Y.mean(axis=0), rtol=1e-12)
+    r2_scaled = r2_score(Y, scaled.predict(X), multioutput="raw_values")
+    r2_raw = r2_score(Y, raw.predict(X), multioutput="raw_values")
+    assert np.all(r2_scaled > 0.8)  # measured: > 0.84 over 10 seeds
+    # Unscaled, the small column is drowned by the large one.
+    assert r2_raw[0] < 0.0
+
+
+# -------------------------------------------------------------------- losses
+
+
+def _outlier_data():
+    """A clean line, 6 of 200 targets moved up by 1000, and clean test points."""
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, size=(200, 1))
+    y = 3.0 * X[:, 0] + 1.0 + 0.1 * rng.randn(200)
+    y[rng.choice(200, 6, replace=False)] += 1000.0
+    X_test = np.linspace(-2, 2, 50)[:, None]
+    return X, y, X_test, 3.0 * X_test[:, 0] + 1.0
+
+
+@pytest.mark.parametrize(
+    "hidden_layer_sizes, activation", [((), "relu"), ((8,), "relu"), ((4,), "tanh")]
+)
+def test_huber_is_robust_to_outliers(
+    hidden_layer_sizes, activation, seed, no_convergence_warning
+):
+    X, y, X_test, y_test = _outlier_data()
+    params = dict(
+        hidden_layer_sizes=hidden_layer_sizes,
+        activation=activation,
+        max_iter=500,
+        random_state=seed,
+    )
+
+    def median_error(**loss_params):
+        reg = _fast(**params, **loss_params).fit(X, y)
+        return np.median(np.abs(reg.predict(X_test) - y_test))
+
+    # Squared error fits the mean: 6 / 200 * 1000 = 30 above the clean line
+    # (less where a hidden layer bends towards single outliers: > 13 measured).
+    assert median_error(loss="squared_error") > 10.0
+    # huber_delta is in standard deviations of y, which the outliers inflate
+    # (to ~170): each outlier still pulls with ~170 (not 1000), which shifts
+    # the clean points by ~0.03 * 170 / 0.97 ~ 5.3 (< 7 measured over 30 seeds).
+    assert median_error(loss="huber") < 8.0
+    # In the targets' own units a threshold of 1 makes the outliers' size moot.
+    assert median_error(loss="huber", normalize_y=False) < 0.5
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_absolute_error_estimates_the_median(solver, seed, no_convergence_warning):
+    rng = np.random.RandomState(0)
+    y = rng.exponential(size=301)  # skewed: median log 2 ~ 0.69, mean ~ 1
+    X = np.ones((301, 1))
+    median, mean = np.median(y), np.mean(y)
+    assert mean - median > 0.25
+    params = dict(hidden_layer_sizes=(), loss="absolute_error", random_state=seed)
+    if solver == "adam":
+        # Full batches and a fixed number of epochs: subgradient steps of about
+        # learning_rate then circle the median (within 1e-3 over 20 seeds).
+        params.update(
+            solver="adam",
+            learning_rate=0.01,
+            batch_size=301,
+            tol=0.0,
+            n_iter_no_change=np.inf,
+            max_iter=500,
+        )
+    reg = _fast(**params).fit(X, y)
+    assert abs(reg.predict(X[:1])[0] - median) < 0.1 * (mean - median)
+    squared = _fast(hidden_layer_sizes=()).fit(X, y)
+    assert squared.predict(X[:1])[0] == pytest.approx(mean, rel=1e-4)
+
+
+def test_poisson_predictions_are_positive(counts, seed, no_convergence_warning):
+    X, y = counts
+    reg = _fast(loss="poisson", max_iter=50, random_state=seed).fit(X, y)
+    assert reg.out_activation_ == "exp"
+    far = np.vstack([X, 50 * X, -50 * X])
+    assert np.all(reg.predict(far) > 0)
+    assert reg.score(X, y) > 0.3
+
+
+def test_poisson_rejects_negative_targets(counts, no_convergence_warning):
+    X, y = counts
+    y_bad = y.copy()
+    y_bad[3] = -1.0
+    reg = _fast(loss="poisson")
+    with pytest.raises(ValueError, match="negative.*poisson"):
+        reg.fit(X, y_bad)
+    assert not hasattr(reg, "coefs_")
+    with pytest.raises(ValueError, match="poisson"):
+        _fast(loss="poisson", solver="adam").partial_fit(X, y_bad)
+    with pytest.raises(ValueError, match="y_val.*poisson"):
+        _fast(loss="poisson", solver="adam", max_iter=2).fit(X, y, X_val=X, y_val=y_bad)
+    # Zeros are fine.
+    _fast(loss="poisson", max_iter=5).fit(X, np.where(y > 1, y, 0.0))
+
+
+@pytest.mark.parametrize("normalize_y", [True, False])
+def test_poisson_loss_is_half_the_deviance(counts, normalize_y, no_convergence_warning):
+    """loss_ is scikit-learn's mean Poisson deviance / 2 on the trained targets
+    (divided by their mean with normalize_y; alpha=0 leaves no penalty)."""
+    X, y = counts
+    reg = _fast(loss="poisson", alpha=0.0, normalize_y=normalize_y, max_iter=500)
+    reg.fit(X, y)
+    m = y.mean() if normalize_y else 1.0
+    expected = mean_poisson_deviance(y / m, reg.predict(X) / m) / 2
+    assert reg.loss_ == pytest.approx(expected, rel=1e-9)
+    sw = np.random.RandomState(0).uniform(0.5, 2.0, size=len(y))
+    reg.fit(X, y, sample_weight=sw)
+    m = np.average(y, weights=sw) if normalize_y else 1.0
+    expected = mean_poisson_deviance(y / m, reg.predict(X) / m, sample_weight=sw) / 2
+    assert reg.loss_ == pytest.approx(expected, rel=1e-9)
+
+
+def test_squared_error_loss_is_half_the_mse(friedman, no_convergence_warning):
+    X, y = friedman
+    reg = _fast(alpha=0.0, normalize_y=False, max_iter=500).fit(X, y)
+    assert reg.loss_ == pytest.approx(np.mean((reg.predict(X) - y) ** 2) / 2, rel=1e-9)
+
+
+def test_huge_huber_delta_equals_squared_error(friedman, seed, no_convergence_warning):
+    """Beyond every residual the Huber loss is the half squared error."""
+    X, y = friedman
+    params = dict(solver="adam", max_iter=20, learning_rate=0.01, random_state=seed)
+    squared = _fast(**params).fit(X, y)
+    huber = _fast(loss="huber", huber_delta=1e6, **params).fit(X, y)
+    assert_allclose(huber.predict(X), squared.predict(X), rtol=1e-12)
+    assert_allclose(huber.loss_curve_, squared.loss_curve_, rtol=1e-12)
+    # A small delta clips the residuals and gives another model.
+    small = _fast(loss="huber", huber_delta=0.1, **params).fit(X, y)
+    assert not np.allclose(small.predict(X), squared.predict(X), rtol=1e-3)
+
+
+# ------------------------------------------------------------------ training
+
+
+WARM_START_SOLVERS = [
+    dict(solver="adam"),
+    dict(solver="sgd", momentum=0.9, nesterovs_momentum=True),
+    dict(
+        solver="sgd",
+        momentum=0.5,
+        nesterovs_momentum=False,
+        learning_rate_schedule="invscaling",
+        learning_rate=0.05,
+    ),
+]
+
+
+def _epoch_params(solver_params, max_iter, seed):
+    # tol=0 and a long patience: every run does exactly max_iter epochs.
+    return dict(
+        hidden_layer_sizes=(7,),
+        batch_size=16,
+        max_iter=max_iter,
+        tol=0.0,
+        n_iter_no_change=1000,
+        random_state=seed,
+        **solver_params,
+    )
+
+
+@pytest.mark.parametrize("solver_params", WARM_START_SOLVERS)
+@pytest.mark.parametrize("multi_output", [False, True])
+def test_warm_start_k_plus_k_equals_2k(
+    friedman, solver_params, multi_output, seed, no_convergence_warning
+):
+    """k epochs, then k more, equal 2k epochs -- up to the output layer's folding.
+
+    The fitted coefs_ hold the output layer in the targets' units (W * std,
+    b * std + mean) and a warm start unfolds them again, which is not bit-exact:
+    each round trip moves an output weight by an ulp or two (~1e-16 relative)
+    and the following epochs carry that along without amplifying it much (1e-15
+    measured). rtol=1e-12 leaves three orders of margin and still catches any
+    real difference in the optimiser state, RNG or scaling carried over.
+    """
+    X, y = friedman
+    y = 40.0 * y + 300.0  # far from standardised: the folding does something
+    if multi_output:
+        y = np.column_stack([y, -0.01 * y + 3.0])
+    k = 4
+    once = BPRegressor(**_epoch_params(solver_params, 2 * k, seed)).fit(X, y)
+    twice = BPRegressor(warm_start=True, **_epoch_params(solver_params, k, seed))
+    twice.fit(X, y).fit(X, y)
+    assert twice.t_ == once.t_ == 2 * k * len(X)
+    assert_allclose(twice.loss_curve_, once.loss_curve_, rtol=1e-12)
+    for got, expected in zip(
+        twice.coefs_ + twice.intercepts_, once.coefs_ + once.intercepts_
+    ):
+        assert_allclose(got, expected, rtol=1e-12, atol=1e-13)
+    assert_allclose(twice.predict(X), once.predict(X), rtol=1e-12)
+
+
+def test_warm_start_keeps_the_first_fits_statistics(friedman, no_convergence_warning):
+    X, y = friedman
+    reg = _fast(solver="adam", warm_start=True, max_iter=5).fit(X, y)
+    before = [a.copy() for a in reg._logit_affine()]
+    reg.fit(X, 10.0 * y + 5.0)
+    for got, expected in zip(reg._logit_affine(), before):
+        assert_array_equal(got, expected)
+
+
+def test_partial_fit_chunks(friedman):
+    X, y = friedman
+    y = 40.0 * y + 300.0
+    chunks = np.array_split(np.arange(len(y)), 3)
+    reg = _fast(solver="adam")
+    for i, chunk in enumerate(chunks, start=1):
+        reg.partial_fit(X[chunk], y[chunk])
+        assert reg.n_iter_ == 1
+        assert reg.t_ == sum(len(c) for c in chunks[:i])
+        assert len(reg.loss_curve_) == i
+        # The target statistics are those of the first chunk, kept after it.
+        scale, shift = reg._logit_affine()
+        assert_allclose(shift, [y[chunks[0]].mean()], rtol=1e-12)
+        assert_allclose(scale, [y[chunks[0]].std()], rtol=1e-12)
+    assert reg.t_ == len(y)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_epochs_equal_fit_epochs(friedman, solver):
+    X, y = friedman
+    params = dict(solver=solver, shuffle=False, learning_rate=0.01, batch_size=32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        once = _fast(max_iter=3, tol=0.0, **params).fit(X, y)
+    stepwise = _fast(**params)
+    for _ in range(3):
+        stepwise.partial_fit(X, y)
+    assert_allclose(stepwise.loss_curve_, once.loss_curve_, rtol=1e-12)
+    assert_allclose(stepwise.predict(X), once.predict(X), rtol=1e-12)
+
+
+def test_float32_partial_fit_with_a_large_target_offset():
+    # In float32, unfolding an output bias near the target mean (1e6, ulp 0.0625)
+    # would round it to steps of 0.0625 / std, larger than an Adam step: the
+    # estimator resumes from its training-unit parameters instead.
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 3).astype(np.float32)
+    y = 1e6 + X @ np.array([1.0, -2.0, 0.5])
+    params = dict(
+        hidden_layer_sizes=(8,),
+        solver="adam",
+        batch_size=200,
+        shuffle=False,
+        tol=0.0,
+        n_iter_no_change=1000,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        once = BPRegressor(max_iter=30, **params).fit(X, y)
+    stepwise = BPRegressor(**params)
+    for _ in range(30):
+        stepwise.partial_fit(X, y)
+    # float32 rounding of the training itself is ~1e-6; the drift is ~10%.
+    assert_allclose(stepwise.loss_curve_, once.loss_curve_, rtol=1e-3)
+
+
+def _dump_load(model):
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    buffer.seek(0)
+    return joblib.load(buffer)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_joblib_round_trip_then_partial_fit(multi_output_data, solver, dtype, seed):
+    X, Y = multi_output_data
+    X = X.astype(dtype)
+    reg = _fast(solver=solver, learning_rate=0.01, random_state=seed)
+    for _ in range(3):
+        reg.partial_fit(X, Y)
+    restored = _dump_load(reg)
+    assert_array_equal(restored.predict(X), reg.predict(X))
+    reg.partial_fit(X, Y)
+    restored.partial_fit(X, Y)
+    assert restored.t_ == reg.t_ == 4 * len(Y)
+    assert restored.loss_curve_ == reg.loss_curve_
+    for a, b in zip(
+        restored.coefs_ + restored.intercepts_, reg.coefs_ + reg.intercepts_
+    ):
+        assert a.dtype == dtype
+        assert_array_equal(a, b)
+
+
+def test_partial_fit_unavailable_for_lbfgs_and_early_stopping(friedman):
+    X, y = friedman
+    assert not hasattr(BPRegressor(solver="lbfgs"), "partial_fit")
+    with pytest.raises(ValueError, match="early_stopping"):
+        BPRegressor(early_stopping=True).partial_fit(X, y)
+
+
+@pytest.fixture
+def noisy_friedman():
+    X, y = make_friedman1(n_samples=300, n_features=6, noise=3.0, random_state=0)
+    return X, y
+
+
+@pytest.mark.parametrize("multi_output", [False, True])
+def test_early_stopping_on_r2_keeps_the_best_weights(
+    noisy_friedman, multi_output, seed, monkeypatch
+):
+    X, y = noisy_friedman
+    if multi_output:
+        y = np.column_stack([y, -(y**2)])
+    splits = []
+    real_split = skbp._base.train_test_split
+
+    def spy(*arrays, **kwargs):
+        parts = real_split(*arrays, **kwargs)
+        splits.append(parts)
+        return parts
+
+    # Capture the validation split the estimator draws (an internal name, so the
+    # test fails loudly if the estimator stops using it).
+    monkeypatch.setattr(skbp._base, "train_test_split", spy)
+    # A large network with a large step overfits the noise quickly.
+    reg = BPRegressor(
+        hidden_layer_sizes=(64, 64),
+        early_stopping=True,
+        learning_rate=0.01,
+        max_iter=300,
+        random_state=seed,
+    ).fit(X, y)
+    assert len(splits) == 1
+    X_val, y_val = splits[0][1], splits[0][3]
+    assert len(y_val) == 30
+    assert reg.n_iter_ < 300
+    assert len(reg.validation_scores_) == reg.n_iter_ == len(reg.loss_curve_)
+    assert reg.best_loss_ is None
+    assert reg.best_validation_score_ == max(reg.validation_scores_)
+    # The last epoch is not the best one, so keeping the best weights matters.
+    assert reg.validation_scores_[-1] < reg.best_validation_score_
+    # The scores are R² on the held-out split: the final model scores the best.
+    assert r2_score(y_val, reg.predict(X_val)) == pytest.approx(
+        reg.best_validation_score_, rel=1e-12
+    )
+    # The held-out rows were not trained on.
+    assert reg.t_ == reg.n_iter_ * (len(y) - 30)
+
+
+def test_early_stopping_on_the_loss(noisy_friedman, seed):
+    X, y = noisy_friedman
+    reg = BPRegressor(
+        hidden_layer_sizes=(32,),
+        early_stopping=True,
+        scoring="loss",
+        learning_rate=0.01,
+        random_state=seed,
+    ).fit(X, y)
+    assert reg.n_iter_ < 200
+    assert_allclose(reg.validation_scores_, -np.asarray(reg.validation_loss_curve_))
+    assert reg.best_validation_score_ == -min(reg.validation_loss_curve_)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_x_val_scores_r2_and_scaled_data_loss(noisy_friedman, loss):
+    """validation_loss_curve_ is the data loss on the scaled targets (no L2);
+    validation_scores_ is R² in the targets' units."""
+    X, y = noisy_friedman
+    y = 40.0 * y + 300.0
+    X_train, X_val, y_train, y_val = X[:200], X[200:], y[:200], y[200:]
+    sw_val = np.random.RandomState(0).uniform(0.5, 2.0, size=len(y_val))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = _fast(loss=loss, solver="adam", max_iter=10, alpha=1.0).fit(
+            X_train, y_train, X_val=X_val, y_val=y_val, sample_weight_val=sw_val
+        )
+    pred = reg.predict(X_val)
+    if loss == "squared_error":
+        scaled_residual = (pred - y_val) / y_train.std()
+        per_sample = 0.5 * scaled_residual**2
+        expected_loss = np.average(per_sample, weights=sw_val)
+    else:
+        m = y_train.mean()
+        expected_loss = (
+            mean_poisson_deviance(y_val / m, pred / m, sample_weight=sw_val) / 2
+        )
+    assert len(reg.validation_loss_curve_) == reg.n_iter_ == 10
+    assert reg.validation_loss_curve_[-1] == pytest.approx(expected_loss, rel=1e-10)
+    expected_score = r2_score(y_val, pred, sample_weight=sw_val)
+    assert reg.validation_scores_[-1] == pytest.approx(expected_score, rel=1e-10)
+
+
+def test_bad_validation_targets(friedman):
+    X, y = friedman
+    reg = _fast(solver="adam", max_iter=2)
+    with pytest.raises(ValueError, match="output"):
+        reg.fit(X, y, X_val=X, y_val=np.column_stack([y, y]))
+    with pytest.raises(ValueError, match="together"):
+        reg.fit(X, y, y_val=y)
+
+
+def test_n_iter_no_change_inf_runs_max_iter(friedman):
+    X, y = friedman
+    # A huge tol makes every epoch a non-improvement; inf patience ignores that.
+    reg = _fast(solver="adam", max_iter=15, tol=1e9, n_iter_no_change=np.inf)
+    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+        reg.fit(X, y)
+    assert reg.n_iter_ == 15 == len(reg.loss_curve_)
+    # A finite patience stops once the count of non-improving epochs exceeds it:
+    # the first epoch improves on inf, the next three do not (scikit-learn's rule).
+    finite = _fast(solver="adam", max_iter=15, tol=1e9, n_iter_no_change=2).fit(X, y)
+    assert finite.n_iter_ == 4
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_divergence_warns_and_keeps_finite_weights(friedman, solver):
+    X, y = friedman
+    reg = _fast(solver=solver, learning_rate=1e3, max_iter=50, momentum=0.9)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        reg.fit(X, y)
+    assert reg.n_iter_ < 50
+    assert np.all(np.isfinite(reg.loss_curve_))
+    assert all(np.all(np.isfinite(c)) for c in reg.coefs_ + reg.intercepts_)
+    assert np.all(np.isfinite(reg.predict(X)))
+
+
+def test_divergence_message_quotes_the_starting_loss(friedman):
+    X, y = friedman
+    # Full batches, no momentum, no shuffling: the first epoch's loss is the loss
+    # at the initial weights; a step of 5 diverges in the third epoch.
+    reg = _fast(
+        solver="sgd",
+        learning_rate=5.0,
+        momentum=0.0,
+        batch_size=len(y),
+        shuffle=False,
+        max_iter=50,
+    )
+    with pytest.warns(ConvergenceWarning, match="diverged") as record:
+        reg.fit(X, y)
+    message = str(record[0].message)
+    assert f"from {reg.loss_curve_[0]:.3g} at the start" in message
+
+
+def test_changing_the_number_of_outputs_raises(multi_output_data):
+    X, Y = multi_output_data
+    reg = _fast(solver="adam", warm_start=True, max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, Y)
+    coefs = [c.copy() for c in reg.coefs_]
+    with pytest.raises(ValueError, match="2 output.*fitted with 3"):
+        reg.fit(X, Y[:, :2])
+    with pytest.raises(ValueError, match="1 output.*fitted with 3"):
+        reg.partial_fit(X, Y[:, 0])
+    # The failed calls left the model as it was.
+    for a, b in zip(reg.coefs_, coefs):
+        assert_array_equal(a, b)
+    assert reg.predict(X).shape == Y.shape
+    # Without warm_start a refit may change the outputs.
+    reg.set_params(warm_start=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert reg.fit(X, Y[:, 0]).predict(X).shape == (len(Y),)
+
+
+@pytest.mark.parametrize(
+    "first, second", [("poisson", "squared_error"), ("squared_error", "poisson")]
+)
+def test_switching_poisson_on_warm_start_raises(counts, first, second):
+    X, y = counts
+    reg = _fast(loss=first, solver="adam", warm_start=True, max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    reg.set_params(loss=second)
+    with pytest.raises(ValueError, match="warm_start=False"):
+        reg.fit(X, y)
+    with pytest.raises(ValueError, match="poisson|exp"):
+        reg.partial_fit(X, y)
+    assert reg.out_activation_ == ("exp" if first == "poisson" else "identity")
+
+
+# -------------------------------------------------- L-BFGS, multi-output
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_lbfgs_multi_output_gradient_and_loss(multi_output_data, weighted):
+    """L-BFGS gets a loss and a gradient of the same function for several outputs.
+
+    The objective by hand: half the squared error on the standardised targets,
+    summed over outputs, weighted mean over samples, plus alpha / 2 * sum ||W||^2
+    / sum(weights) on the weights in training units.
+    """
+    X, Y = multi_output_data
+    Y = Y * [1.0, 100.0, 0.01] + [0.0, 5.0, -3.0]
+    sw = np.random.RandomState(0).uniform(0.2, 2.0, len(Y)) if weighted else None
+    reg = _fast(hidden_layer_sizes=(6, 5), activation="tanh", alpha=0.3, max_iter=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, Y, sample_weight=sw)
+    check = skbp.check_gradients(reg, X, Y, sample_weight=sw)
+    assert check.max_relative_error < 1e-6
+
+    w = np.ones(len(Y)) if sw is None else sw
+    mean = (w @ Y) / w.sum()
+    std = np.sqrt((w @ (Y - mean) ** 2) / w.sum())
+    scale, shift = reg._logit_affine()
+    assert_allclose(scale, std, rtol=1e-12)
+    predicted = (reg.predict(X) - mean) / std  # in training units
+    data = w @ (0.5 * np.sum((predicted - (Y - mean) / std) ** 2, axis=1)) / w.sum()
+    weights = [*reg.coefs_[:-1], reg.coefs_[-1] / std]  # unfold the output layer
+    penalty = 0.5 * reg.alpha * sum(np.sum(W**2) for W in weights) / w.sum()
+    assert reg.loss_ == pytest.approx(data + penalty, rel=1e-10)
+    assert penalty > 0.1 * data  # the penalty term is really being checked
