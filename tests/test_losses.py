@@ -477,3 +477,22 @@ def test_absolute_error_subgradient_at_zero_residual():
     loss = OUTPUT_LOSSES[("absolute_error", "identity")](z, Y, delta)
     assert_allclose(loss, [0.0 + 2.0 + 1.5], rtol=1e-15)
     assert_array_equal(delta, [[0.0, -1.0, -1.0]])
+
+
+def test_single_sample_softmax_falls_back_to_the_shifted_form():
+    # The 1-D path skips subtracting the row maximum unless exp overflows or
+    # underflows; both regimes must give the stable result.
+    from skbp._losses import _softmax_log_loss_one
+
+    y = np.array([0.0, 1.0, 0.0])
+    for shift in (0.0, 800.0, -800.0):
+        z = np.array([1.0, 2.0, -0.5]) + shift
+        delta = np.empty(3)
+        with np.errstate(over="ignore"):
+            loss = _softmax_log_loss_one(z, y, delta)
+        expected = softmax(z[None, :])[0]
+        assert_allclose(delta, expected - y, rtol=1e-12, atol=1e-15)
+        assert loss == pytest.approx(-log_softmax(z[None, :])[0, 1], rel=1e-12)
+        aliased = z.copy()
+        assert _softmax_log_loss_one(aliased, y, aliased) == pytest.approx(loss)
+        assert_allclose(aliased, expected - y, rtol=1e-12, atol=1e-15)
