@@ -370,6 +370,13 @@ def _run_online_epoch(
     fused = isinstance(optimizer, SGD) and optimizer.momentum == 0.0
     if fused:
         sgd_step = online_sgd_step(net, theta, alpha, optimizer.learning_rate)
+        if sample_weight is None and hooks is None and len(rows):
+            # The classic rule with nothing to report: a bare loop, since the
+            # bookkeeping below costs 3% of a step on the classic network. The
+            # sum runs in the same order as _EpochLoss's, so the result is the
+            # same number.
+            losses = [sgd_step(X[i], Y[i], 1.0) for i in rows]
+            return sum(losses) / len(losses), losses[0]
     epoch_loss = _EpochLoss()
     for i in rows:
         weight = 1.0 if sample_weight is None else float(sample_weight[i])
