@@ -1,6 +1,7 @@
 """scikit-learn's callback API (``sklearn.callback``, scikit-learn >= 1.9).
 
-A fit of :class:`~skbp.BPClassifier` is one callback task with one subtask per
+A fit of :class:`~skbp.BPClassifier` or :class:`~skbp.BPRegressor` is one
+callback task with one subtask per
 epoch (per iteration for L-BFGS), and each epoch has one leaf subtask per
 minibatch: the tree that ``ProgressBar`` draws and ``ScoringMonitor`` scores
 (at the end of every epoch, and of the fit). The trainer stays free of
@@ -54,7 +55,7 @@ class _CallbacksNeedNewerSklearn:
         return None
 
 
-#: The base class that gives BPClassifier ``set_callbacks``.
+#: The base class that gives both estimators ``set_callbacks``.
 CallbackSupport = CallbackSupportMixin or _CallbacksNeedNewerSklearn
 
 
@@ -68,7 +69,7 @@ class CallbackHooks(TrainingHooks):
 
     Parameters
     ----------
-    estimator : BPClassifier
+    estimator : BPClassifier or BPRegressor
         The estimator being fitted; the hooks receive it.
     context : sklearn.callback.CallbackContext
         The root context of this fit, from ``_init_callback_context``.

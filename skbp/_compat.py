@@ -30,6 +30,7 @@ __all__ = [
     "is_callback_state",
     "mlp_label_binarizer",
     "mlp_no_improvement_count",
+    "mlp_regression_losses",
     "set_mlp_private_state",
 ]
 
@@ -37,6 +38,16 @@ __all__ = [
 def mlp_label_binarizer(mlp):
     """The fitted ``LabelBinarizer`` of an ``MLPClassifier``, or None."""
     return getattr(mlp, "_label_binarizer", None)
+
+
+def mlp_regression_losses():
+    """The losses this scikit-learn's MLPRegressor accepts (Poisson from 1.7)."""
+    from sklearn.neural_network import MLPRegressor
+
+    constraint = MLPRegressor._parameter_constraints.get("loss")
+    if constraint is None:
+        return ("squared_error",)
+    return tuple(sorted(constraint[0].options))
 
 
 def mlp_no_improvement_count(mlp):

@@ -1,4 +1,4 @@
-"""TrainingCurveDisplay: plot a fitted BPClassifier's loss curve.
+"""TrainingCurveDisplay: plot a fitted BPClassifier's or BPRegressor's loss curve.
 
 Follows scikit-learn's Display convention: the constructor stores the data,
 ``from_estimator`` reads it from a fitted estimator, and ``plot`` draws it and
@@ -97,7 +97,7 @@ class TrainingCurveDisplay:
 
         Parameters
         ----------
-        estimator : BPClassifier
+        estimator : BPClassifier or BPRegressor
             A fitted estimator with ``loss_curve_``; ``validation_scores_``
             (may be None) and ``validation_loss_curve_`` (if it exists) are drawn
             too.

@@ -24,6 +24,7 @@ from skbp._base import params_digest
 from skbp._compat import (
     mlp_label_binarizer,
     mlp_no_improvement_count,
+    mlp_regression_losses,
     set_mlp_private_state,
 )
 from skbp._network import Network
@@ -229,7 +230,7 @@ def _check_convertible(estimator):
             "converted model would not be the same model. Refit with loss in "
             f"{list(supported)}."
         )
-    if net.loss_name == "poisson" and "poisson" not in _mlp_losses():
+    if net.loss_name == "poisson" and "poisson" not in mlp_regression_losses():
         raise ValueError(
             "MLPRegressor has loss='poisson' from scikit-learn 1.7; this "
             "scikit-learn has no Poisson MLPRegressor. Upgrade scikit-learn."
@@ -253,14 +254,6 @@ def _check_convertible(estimator):
     return TO_MLP_ACTIVATION[name]
 
 
-def _mlp_losses():
-    """The regression losses this scikit-learn's MLPRegressor accepts."""
-    constraint = MLPRegressor._parameter_constraints.get("loss")
-    if constraint is None:
-        return ("squared_error",)
-    return tuple(sorted(constraint[0].options))
-
-
 def to_mlp(estimator):
     """A fitted MLPClassifier / MLPRegressor with ``estimator``'s weights.
 
@@ -278,7 +271,7 @@ def to_mlp(estimator):
     activation = _check_convertible(estimator)
     params = {theirs: getattr(estimator, ours) for ours, theirs in MLP_PARAMS.items()}
     hidden_sizes = tuple(int(c.shape[1]) for c in estimator.coefs_[:-1])
-    if not is_classifier(estimator) and "loss" in MLPRegressor._parameter_constraints:
+    if not is_classifier(estimator) and len(mlp_regression_losses()) > 1:
         params["loss"] = estimator._network.loss_name
     mlp = _mlp_class(estimator)(
         hidden_layer_sizes=hidden_sizes, activation=activation, **params

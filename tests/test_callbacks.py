@@ -329,3 +329,40 @@ def test_grid_search_progress_bar(data, capsys):
     out = capsys.readouterr().out
     assert "GridSearchCV - fit" in out
     assert "BPClassifier - epoch #1" in out
+
+
+@needs_callbacks
+def test_regressor_epoch_models_predict_in_the_targets_units():
+    # BPRegressor trains on a standardised target; the model a callback receives
+    # after each epoch has the scaling folded in, like the fitted one.
+    from sklearn.datasets import make_regression
+
+    from skbp import BPRegressor
+
+    X, y = make_regression(n_samples=60, n_features=4, noise=1.0, random_state=0)
+    y = 1e4 + 5.0 * y  # mean 1e4, standard deviation ~230: far from standardised
+    recorder = Recorder(keep_models=True)
+    reg = BPRegressor((8,), max_iter=3, random_state=0)
+    reg.set_callbacks(recorder).fit(X, y)
+    epoch_models = [m for name, m in recorder.models if name == "epoch"]
+    assert len(epoch_models) == 3
+    first = BPRegressor((8,), max_iter=1, random_state=0).fit(X, y)
+    assert_allclose(epoch_models[0].predict(X), first.predict(X), rtol=1e-12)
+    assert_allclose(epoch_models[-1].predict(X), reg.predict(X), rtol=1e-12)
+    # In the targets' units: a barely trained standardised network is off by a
+    # few standard deviations; without the folding it would predict near 0.
+    assert abs(reg.predict(X).mean() - y.mean()) < 5 * y.std() < 0.2 * y.mean()
+
+
+@needs_callbacks
+def test_scoring_monitor_on_a_regressor():
+    from sklearn.callback import ScoringMonitor
+    from sklearn.datasets import make_friedman1
+
+    from skbp import BPRegressor
+
+    X, y = make_friedman1(n_samples=100, random_state=0)
+    monitor = ScoringMonitor(scoring="r2")
+    reg = BPRegressor((8,), max_iter=4, random_state=0).set_callbacks(monitor)
+    reg.fit(X, y)
+    assert len(monitor.get_logs().data) >= 4

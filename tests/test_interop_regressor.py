@@ -295,7 +295,9 @@ def test_to_mlp_rejects_losses_mlp_lacks(loss):
 def test_to_mlp_rejects_poisson_on_old_scikit_learn(monkeypatch):
     X, y = _counts()
     reg = _bp(loss="poisson").fit(X, y)
-    monkeypatch.setattr(skbp._mlp_convert, "_mlp_losses", lambda: ("squared_error",))
+    monkeypatch.setattr(
+        skbp._mlp_convert, "mlp_regression_losses", lambda: ("squared_error",)
+    )
     with pytest.raises(ValueError, match="scikit-learn 1.7"):
         reg.to_mlp()
 
