@@ -309,17 +309,11 @@ class BaseBP(CallbackSupport, BaseEstimator):
         return self
 
     def _fit_unguarded(self, X, y, sample_weight, incremental, classes, validation):
+        """The fit skeleton: check, encode, build, start, train, store."""
         first_call = not self.__sklearn_is_fitted__() or not (
             incremental or self.warm_start
         )
-        hidden_sizes = self._hidden_sizes()
-        activations = self._resolve_activations(len(hidden_sizes))
-        dropout_rates = self._dropout_rates(len(hidden_sizes))
-        if self.solver == "lbfgs" and any(dropout_rates):
-            raise ValueError(
-                "dropout makes every loss evaluation random, and L-BFGS needs a "
-                "deterministic loss; use solver='sgd' or 'adam' with dropout."
-            )
+        hidden_sizes, activations = self._architecture()
         self._check_scoring_name()
         X, y = self._validate_input(X, y, reset=first_call)
         # One task for this fit, with a subtask per epoch (L-BFGS iteration).
@@ -344,22 +338,8 @@ class BaseBP(CallbackSupport, BaseEstimator):
             classes=classes,
         )
         Y = self._encode_targets(y, X.dtype)
-
-        output = self._output_activation(Y.shape[1])
-        layer_sizes = (X.shape[1], *hidden_sizes, Y.shape[1])
-        net = Network(layer_sizes, activations, output, self.loss, self._loss_params())
-        if first_call:
-            rng = check_random_state(self.random_state)
-            theta = np.empty(net.layout.size, dtype=X.dtype)
-            init_params(theta, net.layout, layer_schemes(self.init, activations), rng)
-            self._reset_history()
-        else:
-            theta = self._training_theta(net, X.dtype)
-            rng = self._restored_rng()
-        self.n_outputs_ = Y.shape[1]
-        self.n_layers_ = len(layer_sizes)
-        self.out_activation_ = output
-        self._set_network(net)
+        net = self._build_network(X.shape[1], hidden_sizes, activations, Y.shape[1])
+        theta, rng = self._starting_point(net, X.dtype, first_call)
 
         hooks = None
         if callback_context is not None and has_callbacks(self):
@@ -372,20 +352,9 @@ class BaseBP(CallbackSupport, BaseEstimator):
             )
         if sp.issparse(X):
             X = X.tocsr()  # row slicing for minibatches
-        if self.solver == "lbfgs":
-            options = TrainingOptions(
-                alpha=float(self.alpha),
-                max_iter=self.max_iter,
-                tol=float(self.tol),
-                max_fun=self.max_fun,
-                verbose=bool(self.verbose),
-            )
-            history = fit_lbfgs(net, theta, X, Y, sample_weight, options, hooks=hooks)
-            self._optimizer_state = None
-        else:
-            history = self._fit_stochastic(
-                net, theta, X, y, Y, sample_weight, incremental, validation, rng, hooks
-            )
+        history = self._train(
+            net, theta, X, y, Y, sample_weight, incremental, validation, rng, hooks
+        )
         net.clear_caches()
         self._store(net, theta, history, rng)
 
@@ -397,6 +366,58 @@ class BaseBP(CallbackSupport, BaseEstimator):
                 )
 
         return history, callback_end
+
+    def _architecture(self):
+        """Hidden layer sizes and activations, checked (dropout with them)."""
+        hidden_sizes = self._hidden_sizes()
+        activations = self._resolve_activations(len(hidden_sizes))
+        dropout_rates = self._dropout_rates(len(hidden_sizes))
+        if self.solver == "lbfgs" and any(dropout_rates):
+            raise ValueError(
+                "dropout makes every loss evaluation random, and L-BFGS needs a "
+                "deterministic loss; use solver='sgd' or 'adam' with dropout."
+            )
+        return hidden_sizes, activations
+
+    def _build_network(self, n_features, hidden_sizes, activations, n_outputs):
+        """The ``Network`` to train, recorded in the fitted attributes."""
+        output = self._output_activation(n_outputs)
+        layer_sizes = (n_features, *hidden_sizes, n_outputs)
+        net = Network(layer_sizes, activations, output, self.loss, self._loss_params())
+        self.n_outputs_ = n_outputs
+        self.n_layers_ = len(layer_sizes)
+        self.out_activation_ = output
+        self._set_network(net)
+        return net
+
+    def _starting_point(self, net, dtype, first_call):
+        """``(theta, rng)``: fresh weights, or the fitted ones to continue from."""
+        if first_call:
+            rng = check_random_state(self.random_state)
+            theta = np.empty(net.layout.size, dtype=dtype)
+            schemes = layer_schemes(self.init, net.activations)
+            init_params(theta, net.layout, schemes, rng)
+            self._reset_history()
+            return theta, rng
+        return self._training_theta(net, dtype), self._restored_rng()
+
+    def _train(
+        self, net, theta, X, y, Y, sample_weight, incremental, validation, rng, hooks
+    ):
+        """Run the solver on ``theta`` in place; return its ``History``."""
+        if self.solver != "lbfgs":
+            return self._fit_stochastic(
+                net, theta, X, y, Y, sample_weight, incremental, validation, rng, hooks
+            )
+        options = TrainingOptions(
+            alpha=float(self.alpha),
+            max_iter=self.max_iter,
+            tol=float(self.tol),
+            max_fun=self.max_fun,
+            verbose=bool(self.verbose),
+        )
+        self._optimizer_state = None
+        return fit_lbfgs(net, theta, X, Y, sample_weight, options, hooks=hooks)
 
     def _fit_stochastic(
         self, net, theta, X, y, Y, sample_weight, incremental, validation, rng, hooks
