@@ -617,6 +617,9 @@ class BaseBP(CallbackSupport, BaseEstimator):
                 )
         return tuple(resolve_activation(name) for name in names)
 
+    #: Whether ``y`` must be numeric (the regressor's) rather than labels.
+    _y_numeric = False
+
     def _validate_input(self, X, y, reset):
         """Validate ``X`` and ``y`` for training (subclasses adapt ``y``)."""
         return validate_data(
@@ -626,6 +629,7 @@ class BaseBP(CallbackSupport, BaseEstimator):
             accept_sparse=["csr", "csc"],
             dtype=(np.float64, np.float32),
             multi_output=True,
+            y_numeric=self._y_numeric,
             reset=reset,
         )
 

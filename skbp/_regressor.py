@@ -13,7 +13,6 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import validate_data
 
 from skbp._base import BaseBP, stochastic_solver
 from skbp._compat import Interval, StrOptions, _fit_context
@@ -389,17 +388,7 @@ default='squared_error'
 
     # ------------------------------------------------------ hooks of the base
 
-    def _validate_input(self, X, y, reset):
-        return validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            dtype=(np.float64, np.float32),
-            multi_output=True,
-            y_numeric=True,
-            reset=reset,
-        )
+    _y_numeric = True
 
     def _check_targets(self, y, name="y"):
         if self.loss == "poisson" and np.any(y < 0):
