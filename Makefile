@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-oldest lint bench bench-quick bench-defaults clean
+.PHONY: demo test test-oldest lint docs bench bench-quick bench-defaults clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(VENV)/.installed-test: $(BIN)/activate pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[tests,plot,bench]"
 	touch $@
 
+$(VENV)/.installed-docs: $(BIN)/activate pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $@
+
 demo: $(VENV)/.installed-demo
 	$(BIN)/python -m skbp $(ARGS)
 
@@ -26,6 +30,12 @@ lint: $(VENV)/.installed-test
 
 test: $(VENV)/.installed-test lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The documentation from scratch into docs/_build/html: warnings (numpydoc's
+# docstring validation included) are errors, every gallery example runs.
+docs: $(VENV)/.installed-docs
+	$(MAKE) -C docs clean
+	cd docs && ../$(BIN)/sphinx-build -W --keep-going -b html . _build/html
 
 # Speed against MLPClassifier and MLPRegressor; writes docs/performance.rst.
 # ARGS="--threads default" uses the machine's BLAS threads instead of 1.

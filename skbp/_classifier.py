@@ -118,7 +118,8 @@ class BPClassifier(ClassifierMixin, BaseBP):
     See Also
     --------
     BPRegressor : The same network for regression.
-    sklearn.neural_network.MLPClassifier : scikit-learn's multilayer perceptron.
+    sklearn.neural_network.MLPClassifier : The multilayer perceptron of
+        scikit-learn.
 
     Notes
     -----
@@ -275,7 +276,10 @@ class BPClassifier(ClassifierMixin, BaseBP):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The chunk's training data.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            The chunk's labels, or a binary indicator matrix for multilabel
+            targets.
         classes : array-like of shape (n_classes,), default=None
             Every label that will ever appear. Required on the first call for
             1-D targets (scikit-learn's rule for incremental classifiers: a
@@ -283,10 +287,12 @@ class BPClassifier(ClassifierMixin, BaseBP):
             Multilabel indicator targets may omit it (the columns are the
             classes).
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the chunk's samples.
 
         Returns
         -------
         self : BPClassifier
+            The estimator, trained for one more epoch.
 
         Examples
         --------

@@ -110,6 +110,17 @@ class TrainingCurveDisplay:
         -------
         display : TrainingCurveDisplay
             Object holding the plotted curves and matplotlib objects.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skbp import BPClassifier, TrainingCurveDisplay
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = BPClassifier((5,), max_iter=20, random_state=0)
+        >>> clf = clf.fit(X, y, X_val=X[::5], y_val=y[::5])  # doctest: +SKIP
+        >>> display = TrainingCurveDisplay.from_estimator(clf)  # doctest: +SKIP
+        >>> sorted(display.lines_)  # doctest: +SKIP
+        ['training_loss', 'validation_loss', 'validation_score']
         """
         check_is_fitted(estimator, "loss_curve_")
         display = cls(
@@ -135,6 +146,14 @@ class TrainingCurveDisplay:
         -------
         display : TrainingCurveDisplay
             ``self``, with ``ax_``, ``ax_score_``, ``figure_`` and ``lines_`` set.
+
+        Examples
+        --------
+        >>> from skbp import TrainingCurveDisplay
+        >>> curves = [0.9, 0.5, 0.4], [0.7, 0.8, 0.8]
+        >>> display = TrainingCurveDisplay(*curves)
+        >>> display.plot(name="net").ax_score_ is not None  # doctest: +SKIP
+        True
         """
         plt = _import_pyplot()
         if ax is None:

@@ -30,17 +30,46 @@ _TINY = float(np.finfo(np.float64).tiny)
 class GradientCheck:
     """Result of a gradient check.
 
-    Attributes
+    :func:`check_gradients` and :func:`check_network_gradients` return it; it
+    prints as a table of the relative error per layer.
+
+    Parameters
     ----------
     max_relative_error : float
         Largest relative error over all weight and bias blocks.
-    per_layer : list of dict
+    per_layer : list of dict, default=[]
         One dict per layer with keys ``"layer"`` (int), ``"weights"`` and
         ``"biases"`` (relative errors of that layer's ``W`` and ``b``).
-    analytic : ndarray of shape (n_params,)
+    analytic : ndarray of shape (n_params,), default=None
         Flat gradient from backpropagation, in ``theta``'s packing order.
-    numeric : ndarray of shape (n_params,)
+    numeric : ndarray of shape (n_params,), default=None
         Flat gradient from central finite differences.
+
+    Attributes
+    ----------
+    max_relative_error : float
+        As given.
+    per_layer : list of dict
+        As given.
+    analytic : ndarray of shape (n_params,)
+        As given.
+    numeric : ndarray of shape (n_params,)
+        As given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbp import GradientCheck
+    >>> result = GradientCheck(
+    ...     2e-9,
+    ...     [{"layer": 0, "weights": 2e-9, "biases": 1e-9}],
+    ...     np.ones(3),
+    ...     np.ones(3),
+    ... )
+    >>> print(result)
+                weights    biases
+    layer 0     2.0e-09   1.0e-09
+    max relative error 2.0e-09
     """
 
     max_relative_error: float

@@ -200,7 +200,8 @@ default='squared_error'
     See Also
     --------
     BPClassifier : The same network for classification.
-    sklearn.neural_network.MLPRegressor : scikit-learn's multilayer perceptron.
+    sklearn.neural_network.MLPRegressor : The multilayer perceptron of
+        scikit-learn.
 
     Notes
     -----
@@ -358,13 +359,16 @@ default='squared_error'
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The chunk's training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values, with as many outputs in every call.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the chunk's samples.
 
         Returns
         -------
         self : BPRegressor
+            The estimator, trained for one more epoch.
 
         Examples
         --------
