@@ -391,7 +391,7 @@ class BPClassifier(ClassifierMixin, BaseBP):
         if not is_multilabel and len(binarizer.classes_) < 2:
             raise ValueError(
                 "BPClassifier needs samples of at least 2 classes, but the data "
-                f"contains only one class: {binarizer.classes_[0]!r}."
+                f"contains only one class: {binarizer.classes_.tolist()[0]!r}."
             )
         self._label_binarizer = binarizer
         self.classes_ = binarizer.classes_

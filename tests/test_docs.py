@@ -1,0 +1,83 @@
+"""The documentation's claims that code can check.
+
+The parameter table of docs/coming_from_mlp.rst names every parameter of both
+estimators with its default, next to scikit-learn's MLP counterparts: it is
+read here and compared with the estimators, so it cannot drift.
+"""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+from skbp import BPClassifier, BPRegressor
+
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "coming_from_mlp.rst"
+
+#: Qualifier in the skbp column -> the estimators the row applies to.
+APPLIES_TO = {
+    None: [(BPClassifier, MLPClassifier), (BPRegressor, MLPRegressor)],
+    "classifier": [(BPClassifier, MLPClassifier)],
+    "regressor": [(BPRegressor, MLPRegressor)],
+}
+
+
+def _table_rows():
+    """The parameter table's rows as lists of cell texts (header excluded)."""
+    text = PAGE.read_text()
+    table = text[text.index(":class: parameter-table") :]
+    table = table[: table.index("\n\n``fit``")]
+    rows = []
+    for chunk in re.split(r"\n   \* - ", table)[1:]:
+        cells = re.split(r"\n     - ", chunk)
+        rows.append([" ".join(cell.split()) for cell in cells])
+    return rows[1:]
+
+
+def _literal(cell):
+    """The Python value of a cell like ``'relu'`` or ``(100,)``; None for -."""
+    inner = cell.strip("`")
+    if inner == "-":
+        return None
+    return ast.literal_eval(inner)
+
+
+def _name(cell):
+    """``(name, qualifier)`` from a cell like ``loss`` (regressor)."""
+    match = re.fullmatch(r"``(\w+|-)``(?: \((classifier|regressor)\))?", cell)
+    assert match, f"unexpected parameter cell {cell!r}"
+    return match.group(1), match.group(2)
+
+
+def test_the_table_was_found():
+    rows = _table_rows()
+    assert len(rows) > 25
+    assert all(len(row) == 5 for row in rows), [r for r in rows if len(r) != 5]
+
+
+@pytest.mark.parametrize("row", _table_rows(), ids=lambda row: row[0])
+def test_each_row_matches_the_estimators(row):
+    ours, our_default, theirs, their_default, _ = row
+    name, qualifier = _name(ours)
+    their_name, _ = _name(theirs)
+    for estimator, mlp in APPLIES_TO[qualifier]:
+        assert estimator().get_params()[name] == _literal(our_default), name
+        their_params = mlp().get_params()
+        if their_name == "-":
+            assert name not in their_params or name == "loss"
+        elif their_name in their_params:
+            assert their_params[their_name] == _literal(their_default)
+        else:  # MLPRegressor's loss is from scikit-learn 1.7 on
+            assert (their_name, mlp) == ("loss", MLPRegressor)
+
+
+@pytest.mark.parametrize("estimator", [BPClassifier, BPRegressor])
+def test_every_parameter_is_in_the_table(estimator):
+    documented = set()
+    for row in _table_rows():
+        name, qualifier = _name(row[0])
+        if estimator in [pair[0] for pair in APPLIES_TO[qualifier]]:
+            documented.add(name)
+    assert documented == set(estimator().get_params())
