@@ -2,6 +2,7 @@
 
 from skbp._classifier import BPClassifier
 from skbp._display import TrainingCurveDisplay
+from skbp._exceptions import InconsistentVersionWarning
 from skbp._gradcheck import GradientCheck, check_gradients, check_network_gradients
 from skbp._regressor import BPRegressor
 from skbp._version import __version__
@@ -10,6 +11,7 @@ __all__ = [
     "BPClassifier",
     "BPRegressor",
     "GradientCheck",
+    "InconsistentVersionWarning",
     "TrainingCurveDisplay",
     "__version__",
     "check_gradients",

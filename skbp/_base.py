@@ -50,6 +50,7 @@ from skbp._compat import (
     _check_sample_weight,
     is_callback_state,
 )
+from skbp._exceptions import InconsistentVersionWarning
 from skbp._initializers import INITS, init_params, layer_schemes
 from skbp._network import Network
 from skbp._optimizers import SCHEDULES, SGD, Adam
@@ -59,6 +60,7 @@ from skbp._training import (
     fit_lbfgs,
     fit_stochastic,
 )
+from skbp._version import __version__
 
 ACTIVATION_NAMES = set(ACTIVATIONS) | set(ALIASES)
 
@@ -210,7 +212,18 @@ class BaseBP(CallbackSupport, BaseEstimator):
         state = super().__getstate__()
         # The Network is a cache rebuilt from plain attributes: never pickled.
         state.pop("_network_cache", None)
+        state["_skbp_version"] = __version__
         return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        saved_by = state.pop("_skbp_version", "unknown")
+        if saved_by != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(type(self).__name__, __version__, saved_by),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     # ------------------------------------------------------ hooks (subclasses)
 

@@ -18,6 +18,7 @@ LAYERS = {
     # 0: the numeric core -- no scikit-learn, no estimator.
     "_version": 0,
     "_docstrings": 0,
+    "_exceptions": 0,
     "_blas": 0,
     "_activations": 0,
     "_losses": 0,
