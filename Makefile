@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-oldest lint docs bench bench-quick bench-defaults clean
+.PHONY: demo test test-oldest lint docs bench bench-quick bench-defaults bench-stream clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ bench-quick: $(VENV)/.installed-test
 # Accuracy (R²) and time of skbp's defaults against scikit-learn's MLPs' defaults.
 bench-defaults: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_defaults.py $(ARGS)
+
+# Out-of-core training: peak memory against the file size (about 20 s).
+bench-stream: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/bench_stream.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(OLDEST) build *.egg-info .pytest_cache .ruff_cache

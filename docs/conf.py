@@ -61,6 +61,17 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": "plot_",
+    # The gallery's sections are the subfolders of examples/, each with its own
+    # GALLERY_HEADER.rst; they appear in this order (any other section last, "*"),
+    # and the examples within a section by file name.
+    "subsection_order": [
+        "../examples/getting_started",
+        "../examples/how_the_network_learns",
+        "../examples/training_options",
+        "../examples/regression",
+        "../examples/deploy",
+        "*",
+    ],
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,

@@ -4,7 +4,9 @@ from skbp._classifier import BPClassifier
 from skbp._display import TrainingCurveDisplay
 from skbp._exceptions import InconsistentVersionWarning
 from skbp._gradcheck import GradientCheck, check_gradients, check_network_gradients
+from skbp._onnx import to_onnx
 from skbp._regressor import BPRegressor
+from skbp._stream import fit_stream
 from skbp._version import __version__
 
 __all__ = [
@@ -16,4 +18,6 @@ __all__ = [
     "__version__",
     "check_gradients",
     "check_network_gradients",
+    "fit_stream",
+    "to_onnx",
 ]

@@ -39,6 +39,9 @@ LAYERS = {
     "_regressor": 2,
     # 3: what users run.
     "__init__": 3,
+    # Integrations on top of the estimators' public API.
+    "_onnx": 3,
+    "_stream": 3,
     "__main__": 3,
     "_demo": 3,
 }
