@@ -517,20 +517,28 @@ class BaseBP(CallbackSupport, BaseEstimator):
 
     def _split_validation(self, X, y, Y, sample_weight, rng):
         """Hold out ``validation_fraction`` of the data for early stopping."""
+        stratify = self._stratify(y)
+        # train_test_split's own size: ceil(fraction * n) rows. Checked first,
+        # since its errors for a too small split do not say what to change.
+        n_val = math.ceil(self.validation_fraction * X.shape[0])
+        n_needed = 2 if stratify is None else max(2, len(np.unique(stratify)))
+        if n_val < n_needed:
+            held_out = "" if stratify is None else ", at least one of each class"
+            raise ValueError(
+                f"early_stopping=True would hold out {n_val} sample(s) for "
+                f"validation (validation_fraction={self.validation_fraction} of "
+                f"{X.shape[0]}), but needs {n_needed}{held_out}; increase "
+                "validation_fraction, use more data, or pass X_val and y_val."
+            )
         arrays = [X, y, Y] if sample_weight is None else [X, y, Y, sample_weight]
         parts = train_test_split(
             *arrays,
             test_size=self.validation_fraction,
             random_state=rng,
-            stratify=self._stratify(y),
+            stratify=stratify,
         )
         X_train, X_val, _, y_val, Y_train, _ = parts[:6]
         sw_train, sw_val = (None, None) if sample_weight is None else parts[6:]
-        if X_val.shape[0] < 2:
-            raise ValueError(
-                f"The validation set has {X_val.shape[0]} sample(s); increase "
-                "validation_fraction or use more data for early_stopping=True."
-            )
         return X_train, Y_train, sw_train, (X_val, y_val, sw_val)
 
     def _validate_validation_set(self, X_val, y_val, sample_weight_val, dtype):

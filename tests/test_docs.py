@@ -2,14 +2,18 @@
 
 The parameter table of docs/coming_from_mlp.rst names every parameter of both
 estimators with its default, next to scikit-learn's MLP counterparts: it is
-read here and compared with the estimators, so it cannot drift.
+read here and compared with the estimators. Every row of docs/errors.rst is run
+here: its code must raise the exception named, with a message that begins as
+shown. Neither page can drift from the code.
 """
 
 import ast
 import re
+import warnings
 from pathlib import Path
 
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from skbp import BPClassifier, BPRegressor
@@ -81,3 +85,69 @@ def test_every_parameter_is_in_the_table(estimator):
         if estimator in [pair[0] for pair in APPLIES_TO[qualifier]]:
             documented.add(name)
     assert documented == set(estimator().get_params())
+
+
+# ------------------------------------------------ docs/errors.rst, row by row
+
+ERRORS_PAGE = PAGE.parent / "errors.rst"
+
+
+def _error_rows():
+    """``(case, code, exception name, message start)`` of every error table."""
+    text = ERRORS_PAGE.read_text()
+    rows = []
+    for table in text.split(":class: error-table")[1:]:
+        table = table.split("\n\n", 2)[1]  # the body, after the options
+        for chunk in re.split(r"\n   \* - ", "\n" + table)[1:]:
+            cells = [" ".join(c.split()) for c in re.split(r"\n     - ", chunk)]
+            rows.append(cells)
+    # Drop each table's header row; unescape the reST in the messages.
+    rows = [row for row in rows if row[0] != "case"]
+    return [
+        (case, code.strip("`"), kind.strip("`"), re.sub(r"\\(.)", r"\1", message))
+        for case, code, kind, message in rows
+    ]
+
+
+@pytest.fixture(scope="module")
+def error_namespace():
+    import numpy as np
+    from sklearn.datasets import make_classification, make_regression
+    from sklearn.neural_network import MLPClassifier
+
+    from skbp import fit_stream
+
+    X, y = make_classification(n_samples=80, n_features=5, random_state=0)
+    _, yr = make_regression(n_samples=80, n_features=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = BPClassifier((8, 4), max_iter=5, random_state=0).fit(X, y)
+    return {
+        "np": np,
+        "X": X,
+        "y": y,
+        "yr": yr,
+        "clf": clf,
+        "BPClassifier": BPClassifier,
+        "BPRegressor": BPRegressor,
+        "MLPClassifier": MLPClassifier,
+        "fit_stream": fit_stream,
+    }
+
+
+def test_the_error_tables_were_found():
+    rows = _error_rows()
+    assert len(rows) >= 40
+    assert len({case for case, *_ in rows}) == len(rows)
+
+
+@pytest.mark.parametrize("row", _error_rows(), ids=lambda row: row[0])
+def test_each_documented_error_is_raised(row, error_namespace):
+    _, code, kind, message = row
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(Exception) as raised:
+            exec(code, dict(error_namespace))
+    assert type(raised.value).__name__ == kind
+    start = message.removesuffix(" …")
+    assert str(raised.value).startswith(start), str(raised.value)
