@@ -47,7 +47,7 @@ from skbp._compat import (
     InvalidParameterError,
     Options,
     StrOptions,
-    _check_sample_weight,
+    check_sample_weight,
     is_callback_state,
 )
 from skbp._exceptions import InconsistentVersionWarning
@@ -73,6 +73,19 @@ def stochastic_solver(estimator):
             f"'adam', not for solver={estimator.solver!r}."
         )
     return True
+
+
+def native_byte_order(X):
+    """``X`` in native byte order when it is an ndarray stored otherwise.
+
+    ``validate_data`` recognises float32 only in native byte order: it would
+    turn big-endian float32 data into float64, and train a float64 model.
+    scikit-learn 1.6 also takes a big-endian integer indicator matrix for a
+    multiclass-multioutput target rather than a multilabel one.
+    """
+    if isinstance(X, np.ndarray) and not X.dtype.isnative:
+        return X.astype(X.dtype.newbyteorder("="))
+    return X
 
 
 def params_digest(theta):
@@ -230,9 +243,7 @@ class BaseBP(CallbackSupport, BaseEstimator):
     def _training_sample_weight(self, X, y, sample_weight, incremental):
         """Validated sample weights, or None for all ones."""
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-            )
+            sample_weight = check_sample_weight(sample_weight, X, dtype=X.dtype)
             if not float(sample_weight.sum()) > 0:
                 raise ValueError(
                     "The sample weights sum to zero; at least one sample needs a "
@@ -304,6 +315,9 @@ class BaseBP(CallbackSupport, BaseEstimator):
             history, callback_end = self._fit_unguarded(
                 X, y, sample_weight, incremental, classes, validation
             )
+            # The fit task's end is still part of the fit: a callback failing
+            # there undoes it like any other failure.
+            callback_end()
         except BaseException:
             # scikit-learn's callback machinery keeps its per-fit state on the
             # estimator and reads it to tear the callbacks down after this
@@ -318,7 +332,6 @@ class BaseBP(CallbackSupport, BaseEstimator):
             self.__dict__.update(callback_state)
             raise
         self._warn_if_unfinished(history, incremental)
-        callback_end()
         return self
 
     def _fit_unguarded(self, X, y, sample_weight, incremental, classes, validation):
@@ -546,8 +559,8 @@ class BaseBP(CallbackSupport, BaseEstimator):
         X_val, y_val = self._validate_input(X_val, y_val, reset=False)
         self._check_validation_targets(y_val)
         if sample_weight_val is not None:
-            sample_weight_val = _check_sample_weight(
-                sample_weight_val, X_val, dtype=dtype, ensure_non_negative=True
+            sample_weight_val = check_sample_weight(
+                sample_weight_val, X_val, dtype=dtype
             )
         return X_val.astype(dtype, copy=False), y_val, sample_weight_val
 
@@ -564,6 +577,13 @@ class BaseBP(CallbackSupport, BaseEstimator):
 
     def _validator(self, net, X_val, y_val, sw_val):
         """``validate(theta) -> (score, loss)`` on a validation set, for the trainer."""
+        if sw_val is not None and not float(sw_val.sum()) > 0:
+            raise ValueError(
+                "The validation samples' weights sum to zero, so no validation "
+                "score or loss is defined. Give some validation samples a "
+                "positive weight (sample_weight_val), or, for the early_stopping "
+                "split, change validation_fraction or random_state."
+            )
         Y_val = self._encode_targets(y_val, X_val.dtype)
         scorer = None
         if self.scoring not in (None, "loss"):
@@ -645,8 +665,8 @@ class BaseBP(CallbackSupport, BaseEstimator):
         """Validate ``X`` and ``y`` for training (subclasses adapt ``y``)."""
         return validate_data(
             self,
-            X,
-            y,
+            native_byte_order(X),
+            native_byte_order(y),
             accept_sparse=["csr", "csc"],
             dtype=(np.float64, np.float32),
             multi_output=True,
@@ -713,7 +733,9 @@ class BaseBP(CallbackSupport, BaseEstimator):
         self._rng_state = rng.get_state()
         self.n_iter_ = history.n_iter
         self.t_ += history.samples_seen
-        self.loss_curve_.extend(history.loss_curve)
+        # New lists, never extended in place: the snapshot in ``_fit`` is
+        # shallow and shares the old ones.
+        self.loss_curve_ = [*self.loss_curve_, *history.loss_curve]
         if history.loss_curve:
             self.loss_ = history.loss_curve[-1]
         elif not hasattr(self, "loss_"):
@@ -727,8 +749,14 @@ class BaseBP(CallbackSupport, BaseEstimator):
         if history.validation_scores:
             if self.validation_scores_ is None:  # a first X_val on a warm start
                 self.validation_scores_, self.validation_loss_curve_ = [], []
-            self.validation_scores_.extend(history.validation_scores)
-            self.validation_loss_curve_.extend(history.validation_losses)
+            self.validation_scores_ = [
+                *self.validation_scores_,
+                *history.validation_scores,
+            ]
+            self.validation_loss_curve_ = [
+                *self.validation_loss_curve_,
+                *history.validation_losses,
+            ]
             self.best_validation_score_ = max(self.validation_scores_)
 
     def _warn_if_unfinished(self, history, incremental):

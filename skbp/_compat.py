@@ -5,6 +5,8 @@ attributes of its fitted MLPs (for ``from_mlp`` / ``to_mlp``). If a scikit-learn
 release moves or renames one of them, this is the one file to change.
 """
 
+import inspect
+
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import (
     Interval,
@@ -21,6 +23,7 @@ except ImportError:  # scikit-learn < 1.9 has no callback API
 
 __all__ = [
     "CallbackSupportMixin",
+    "check_sample_weight",
     "Interval",
     "InvalidParameterError",
     "Options",
@@ -86,3 +89,21 @@ def is_callback_state(name):
     ``_skl_callbacks_to_teardown``, ``_parent_callback_ctx``).
     """
     return name.startswith("_skl_") or "callback" in name
+
+
+#: scikit-learn >= 1.8 rejects all-zero weights itself, with a message of its own.
+_ZERO_WEIGHTS_FLAG = (
+    "allow_all_zero_weights" in inspect.signature(_check_sample_weight).parameters
+)
+
+
+def check_sample_weight(sample_weight, X, *, dtype):
+    """Validated non-negative sample weights; all-zero weights are let through.
+
+    skbp checks for all-zero weights itself, after ``class_weight`` is
+    multiplied in, so its message is the same on every scikit-learn version.
+    """
+    kwargs = {"allow_all_zero_weights": True} if _ZERO_WEIGHTS_FLAG else {}
+    return _check_sample_weight(
+        sample_weight, X, dtype=dtype, ensure_non_negative=True, **kwargs
+    )

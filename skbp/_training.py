@@ -595,6 +595,9 @@ def fit_lbfgs(
     # lazily, by its first loss evaluation; ``theta`` then still holds the
     # iterate the previous one ended on.
     iteration_open = False
+    # SciPy reads a StopIteration from ``record`` as a request to stop; one
+    # raised by a hook is an error, kept here and re-raised after ``minimize``.
+    hook_error = None
 
     def loss_and_grad(x):
         nonlocal iteration_open
@@ -606,7 +609,7 @@ def fit_lbfgs(
         return loss, grad.astype(np.float64)
 
     def record(intermediate_result):
-        nonlocal iteration_open
+        nonlocal iteration_open, hook_error
         history.loss_curve.append(float(intermediate_result.fun))
         if options.verbose:
             print(
@@ -617,7 +620,12 @@ def fit_lbfgs(
         if hooks is not None:
             theta[...] = intermediate_result.x
             iteration_open = False
-            if hooks.epoch_end(theta):
+            try:
+                stop = hooks.epoch_end(theta)
+            except StopIteration as error:
+                hook_error = error
+                raise
+            if stop:
                 history.stopped_by_hook = True
                 raise StopIteration  # SciPy's way to end minimize from a callback
 
@@ -635,6 +643,8 @@ def fit_lbfgs(
                 "gtol": options.tol,
             },
         )
+    if hook_error is not None:
+        raise hook_error
     if iteration_open:  # evaluations after the last finished iteration
         hooks.epoch_end(None)
     theta[...] = result.x
