@@ -534,7 +534,17 @@ class BaseBP(CallbackSupport, BaseEstimator):
         # train_test_split's own size: ceil(fraction * n) rows. Checked first,
         # since its errors for a too small split do not say what to change.
         n_val = math.ceil(self.validation_fraction * X.shape[0])
-        n_needed = 2 if stratify is None else max(2, len(np.unique(stratify)))
+        n_needed = 2
+        if stratify is not None:
+            labels, counts = np.unique(stratify, return_counts=True)
+            if counts.min() < 2:
+                raise ValueError(
+                    "early_stopping=True holds out a validation split stratified "
+                    f"by class, and class(es) {labels[counts < 2].tolist()} have "
+                    "a single sample, which cannot be in both parts; pass X_val "
+                    "and y_val, or use more data."
+                )
+            n_needed = max(2, len(labels))
         if n_val < n_needed:
             held_out = "" if stratify is None else ", at least one of each class"
             raise ValueError(
@@ -552,6 +562,14 @@ class BaseBP(CallbackSupport, BaseEstimator):
         )
         X_train, X_val, _, y_val, Y_train, _ = parts[:6]
         sw_train, sw_val = (None, None) if sample_weight is None else parts[6:]
+        if sample_weight is not None and not float(sw_train.sum()) > 0:
+            # (An all-zero validation part is caught by _validator.)
+            raise ValueError(
+                "early_stopping=True split the data so that every training "
+                "sample has sample_weight 0, leaving nothing to train on; give "
+                "more samples a positive weight, change validation_fraction or "
+                "random_state, or pass X_val and y_val."
+            )
         return X_train, Y_train, sw_train, (X_val, y_val, sw_val)
 
     def _validate_validation_set(self, X_val, y_val, sample_weight_val, dtype):

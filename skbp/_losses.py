@@ -83,7 +83,11 @@ def log_softmax(z):
     -------
     ndarray of shape (n_samples, n_outputs)
     """
-    return z - logsumexp_rows(z)[:, None]
+    # The row max comes off first: z - logsumexp(z) would cancel the leading
+    # digits of large logits (float32 logits near 1e4 lose three of them).
+    shifted = z - z.max(axis=1, keepdims=True)
+    total = np.exp(shifted).sum(axis=1, keepdims=True)
+    return shifted - np.log(total)
 
 
 def logistic(z, out=None):
@@ -146,7 +150,11 @@ def exp(z, out=None):
     >>> exp(np.array([[0.0, np.log(3.0)]]))
     array([[1., 3.]])
     """
-    return np.exp(z, out=out)
+    # Beyond log(max) the mean would overflow to inf (with a RuntimeWarning):
+    # predict the largest finite mean instead. float32's rounded log(max) lies
+    # just above the true one, hence the step down.
+    limit = np.nextafter(np.log(np.finfo(z.dtype).max), z.dtype.type(0))
+    return np.exp(np.minimum(z, limit, out=out), out=out)
 
 
 #: Output function name -> output function ``fn(z, out=None)``: what ``predict``

@@ -26,16 +26,24 @@ def _weighted_mean_and_std(Y, sample_weight):
     Y = np.asarray(Y, dtype=np.float64)
     weights = None if sample_weight is None else np.asarray(sample_weight, float)
     mean = np.average(Y, axis=0, weights=weights)
-    var = np.average((Y - mean) ** 2, axis=0, weights=weights)
+    # Deviations divided by the largest one: the squares of targets beyond
+    # 1e154 would overflow. Samples of weight 0 count for nothing.
+    deviation = Y - mean
+    if weights is not None:
+        deviation, weights = deviation[weights > 0], weights[weights > 0]
+    peak = np.abs(deviation).max(axis=0)
+    peak[peak == 0] = 1.0
+    std = np.sqrt(np.average((deviation / peak) ** 2, axis=0, weights=weights))
+    std *= peak
     # The computed mean of identical values can miss them by a rounding error,
     # which leaves a constant column a tiny variance (0.1 repeated has a standard
     # deviation of ~1e-17): dividing by it would scale rounding noise up to unit
     # size. A variance within the rounding error of the mean is zero (the bound
-    # of scikit-learn's StandardScaler).
+    # of scikit-learn's StandardScaler, var <= n eps var + (n mean eps)^2, taken
+    # as std <= n eps |mean|: its squares could overflow).
     eps = np.finfo(np.float64).eps
-    n_samples = Y.shape[0]
-    var[var <= n_samples * eps * var + (n_samples * mean * eps) ** 2] = 0.0
-    return mean, np.sqrt(var)
+    std[std <= Y.shape[0] * eps * np.abs(mean)] = 0.0
+    return mean, std
 
 
 #: The median absolute deviation of normal data times this is its standard
@@ -75,7 +83,9 @@ def _robust_center_and_scale(Y, sample_weight):
     center = _weighted_median(Y, sample_weight)
     scale = MAD_TO_STD * _weighted_median(np.abs(Y - center), sample_weight)
     _, std = _weighted_mean_and_std(Y, sample_weight)
-    return center, np.where(scale > 0, scale, std)
+    # A MAD that is 0 next to the standard deviation, up to rounding, would
+    # blow the other values up (by 1e300 for a MAD of 5e-324).
+    return center, np.where(scale > np.finfo(np.float64).eps * std, scale, std)
 
 
 @fill_doc
@@ -445,14 +455,37 @@ default='squared_error'
         self._check_n_outputs(y_val.reshape(len(y_val), -1), "y_val")
 
     def _encode_targets(self, y, dtype):
-        Y = np.asarray(y, dtype=dtype).reshape(len(y), -1)
+        # Scaled in float64, then cast: a float32 model's targets may have a
+        # scale (or Poisson mean) outside float32's range, e.g. 1e-60, which
+        # cast first would make 0 / 0. Overflow is checked below.
+        Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        folded = []
         affine = self._logit_affine()
-        if affine is None:
-            return Y
-        scale, shift = affine
-        if regression_output_for(self.loss) == "exp":
-            return Y / np.exp(shift).astype(dtype)
-        return (Y - shift.astype(dtype)) / scale.astype(dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if affine is not None:
+                scale, shift = affine
+                folded = [scale, shift]
+                if regression_output_for(self.loss) == "exp":
+                    Y = Y / np.exp(shift)
+                else:
+                    Y = (Y - shift) / scale
+            encoded = Y.astype(dtype)
+            fits = all(np.isfinite(a.astype(dtype)).all() for a in [encoded, *folded])
+        if not fits:
+            name = np.dtype(dtype).name
+            raise ValueError(
+                f"y (largest magnitude {np.abs(y).max():.3g}) is out of the range "
+                f"of {name}, the dtype of X"
+                + (
+                    ": the model's weights cannot hold its scale or mean"
+                    if folded
+                    else ""
+                )
+                + "; "
+                + ("fit on float64 X, or " if name == "float32" else "")
+                + "rescale y."
+            )
+        return encoded
 
     def _output_activation(self, n_outputs):
         return regression_output_for(self.loss)

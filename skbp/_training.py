@@ -477,7 +477,7 @@ def fit_stochastic(
         if divergence_limit is None:
             start_loss = first_loss  # at the parameters this call started from
             divergence_limit = DIVERGENCE_FACTOR * max(first_loss, 1.0)
-        if not (loss <= divergence_limit and np.isfinite(theta).all()):
+        if not (loss <= divergence_limit and _parameters_in_range(theta)):
             np.copyto(theta, last_finite)
             _record_divergence(history, loss, start_loss)
             if hooks is not None:
@@ -489,7 +489,10 @@ def fit_stochastic(
 
         score = None
         if validate is not None:
-            score, validation_loss = validate(theta)
+            # Parameters fit for the training data can still overflow on the
+            # validation data; an infinite loss just never counts as the best.
+            with np.errstate(over="ignore", invalid="ignore"):
+                score, validation_loss = validate(theta)
             score = float(score)
             history.validation_scores.append(score)
             history.validation_losses.append(float(validation_loss))
@@ -537,6 +540,14 @@ class _BestParameters:
     def restore_into(self, theta):
         if self.theta is not None:
             np.copyto(theta, self.theta)
+
+
+def _parameters_in_range(theta):
+    """Whether every parameter is finite and below the square root of the
+    dtype's maximum. The epoch loss is measured before each step, so it misses
+    a last step that throws the weights to 1e36; products of weights that large
+    with the inputs overflow."""
+    return bool(np.abs(theta).max() < np.sqrt(np.finfo(theta.dtype).max))
 
 
 def _record_divergence(history, loss, first_loss):
