@@ -17,13 +17,24 @@ or means, so they stay finite for confident predictions.
 The loss functions reduce over the last axis, so they also take the 1-D vectors
 of a single sample (the online path of ``Network``).
 
-This module must not import scikit-learn or any other skbp module.
+Those are NumPy's versions, which write into ``out`` / ``delta`` buffers. Every
+output function and every pair also has a version for any array API namespace
+``xp`` (``OUTPUT_FUNCTIONS_XP``, ``OUTPUT_LOG_PROBA_XP``, ``OUTPUT_LOSSES_XP``),
+written with standard calls and returning new arrays (a loss function returns
+``(loss, delta)``). They compute the same formulas in the same order, and the
+tests hold them against NumPy's. Targets ``Y`` are then in the logits' dtype
+(the standard does not mix booleans into float arithmetic).
+
+This module must not import scikit-learn or any skbp module but
+``_namespace``.
 """
 
 import math
 
 import numpy as np
 from scipy.special import expit, log_expit, xlogy
+
+from skbp._namespace import constant
 
 
 def softmax(z, out=None):
@@ -452,6 +463,126 @@ OUTPUT_LOSSES = {
     ("poisson", "exp"): exp_poisson,
     ("huber", "identity"): identity_huber,
     ("absolute_error", "identity"): identity_absolute_error,
+}
+
+# ------------------------------------------------ any array API namespace ``xp``
+# The functions above, formula for formula, with standard calls only. A Python
+# scalar that is a function's argument becomes a 0-d array (``constant``).
+
+
+def softmax_xp(xp, z):
+    """``softmax`` in namespace ``xp``."""
+    e = xp.exp(z - xp.max(z, axis=-1, keepdims=True))
+    return e / xp.sum(e, axis=-1, keepdims=True)
+
+
+def log_softmax_xp(xp, z):
+    """``log_softmax`` in namespace ``xp``."""
+    z_max = xp.max(z, axis=-1, keepdims=True)
+    total = xp.sum(xp.exp(z - z_max), axis=-1, keepdims=True)
+    return z - (xp.log(total) + z_max)
+
+
+def logistic_xp(xp, z):
+    """``logistic`` in namespace ``xp``: exp(-z) = inf gives the right 0."""
+    return 1.0 / (1.0 + xp.exp(-z))
+
+
+def log_logistic_xp(xp, z):
+    """``log(logistic(z)) = -log(1 + exp(-z))``, finite where logistic is 0."""
+    return -xp.logaddexp(constant(xp, 0.0, z), -z)
+
+
+def identity_xp(xp, z):
+    """``identity`` in namespace ``xp`` (``z`` itself: nothing writes to it)."""
+    return z
+
+
+def exp_xp(xp, z):
+    """``exp`` in namespace ``xp``."""
+    return xp.exp(z)
+
+
+def _xlogy_xp(xp, x, y):
+    """``x * log(y)``, 0 where ``x == 0`` (``y`` is then 0 as well here)."""
+    return x * xp.log(xp.where(x > 0.0, y, constant(xp, 1.0, y)))
+
+
+def softmax_log_loss_xp(xp, z, Y):
+    """``softmax_log_loss`` in namespace ``xp``: returns ``(loss, delta)``."""
+    target_logit = xp.sum(Y * z, axis=-1)
+    z_max = xp.max(z, axis=-1, keepdims=True)
+    e = xp.exp(z - z_max)
+    total = xp.sum(e, axis=-1, keepdims=True)
+    loss = (xp.log(total) + z_max)[..., 0] - target_logit
+    return loss, e / total - Y
+
+
+def logistic_log_loss_xp(xp, z, Y):
+    """``logistic_log_loss`` in namespace ``xp``: returns ``(loss, delta)``."""
+    per_output = xp.logaddexp(constant(xp, 0.0, z), z) - Y * z
+    return xp.sum(per_output, axis=-1), logistic_xp(xp, z) - Y
+
+
+def logistic_squared_error_xp(xp, z, Y):
+    """``logistic_squared_error`` in namespace ``xp``: returns ``(loss, delta)``."""
+    a = logistic_xp(xp, z)
+    error = a - Y
+    loss = 0.5 * xp.sum(error * error, axis=-1)
+    return loss, (1.0 - a) * a * error
+
+
+def identity_squared_error_xp(xp, z, Y):
+    """``identity_squared_error`` in namespace ``xp``: returns ``(loss, delta)``."""
+    delta = z - Y
+    return 0.5 * xp.sum(delta * delta, axis=-1), delta
+
+
+def exp_poisson_xp(xp, z, Y):
+    """``exp_poisson`` in namespace ``xp``: returns ``(loss, delta)``."""
+    mu = xp.exp(z)
+    per_output = _xlogy_xp(xp, Y, Y) - Y * (z + 1.0) + mu
+    return xp.sum(per_output, axis=-1), mu - Y
+
+
+def identity_huber_xp(xp, z, Y, *, threshold):
+    """``identity_huber`` in namespace ``xp``: returns ``(loss, delta)``."""
+    t = float(threshold)
+    r = z - Y
+    delta = xp.clip(r, -t, t)
+    return xp.sum((r - 0.5 * delta) * delta, axis=-1), delta
+
+
+def identity_absolute_error_xp(xp, z, Y):
+    """``identity_absolute_error`` in namespace ``xp``: returns ``(loss, delta)``."""
+    r = z - Y
+    return xp.sum(xp.abs(r), axis=-1), xp.sign(r)
+
+
+#: ``OUTPUT_FUNCTIONS`` for any array API namespace: ``fn(xp, z)``.
+OUTPUT_FUNCTIONS_XP = {
+    "softmax": softmax_xp,
+    "logistic": logistic_xp,
+    "identity": identity_xp,
+    "exp": exp_xp,
+}
+
+#: ``OUTPUT_LOG_PROBA`` for any array API namespace: ``fn(xp, z)``.
+OUTPUT_LOG_PROBA_XP = {
+    "softmax": log_softmax_xp,
+    "logistic": log_logistic_xp,
+}
+
+#: ``OUTPUT_LOSSES`` for any array API namespace:
+#: ``fn(xp, z, Y, **loss_params) -> (per-sample loss, delta)``.
+OUTPUT_LOSSES_XP = {
+    ("log_loss", "softmax"): softmax_log_loss_xp,
+    ("log_loss", "logistic"): logistic_log_loss_xp,
+    ("squared_error", "logistic"): logistic_squared_error_xp,
+    ("squared_error", "identity"): identity_squared_error_xp,
+    ("poisson", "exp"): exp_poisson_xp,
+    ("huber", "identity"): identity_huber_xp,
+    ("absolute_error", "identity"): identity_absolute_error_xp,
 }
 
 CLASSIFICATION_LOSSES = ("log_loss", "squared_error")

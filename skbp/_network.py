@@ -17,16 +17,22 @@ prediction. Notation (the same everywhere in skbp, and in the user guide):
 * ``Network._backward``: ``delta[i - 1] = (delta[i] @ W[i].T) * f'(z[i - 1])``,
   ``dL/dW[i] = a[i].T @ delta[i]`` and ``dL/db[i] =`` column sums of ``delta[i]``.
 
-Those three read like the formulas. Each formula step that was measured to be
-faster in another form calls a small helper named for what it computes
-(``_matmul``, ``_add_bias``, ``_weight_gradient``, ``_add_l2_gradient``), with
-the measurement next to it; work buffers are preallocated (``_Workspace``).
-Single-sample variants for ``batch_size=1`` (1-D vectors, the fused online SGD
-step) live in ``skbp._online``, each tested equal to ``loss_and_grad``.
+Those three read like the formulas, and they are written once for every array
+library. Each step is a call of the network's building blocks (``_NumpyOps`` or
+``_ArrayAPIOps``, chosen by the ``ArrayNamespace`` the network is made for) and
+of its activations and loss. For NumPy they compute in place into preallocated
+work buffers (``_Workspace``), and each step that was measured to be faster in
+another form calls a small helper named for what it computes (``_matmul``,
+``_add_bias``, ``_weight_gradient``, ``_add_l2_gradient``), with the
+measurement next to it. For any other array API namespace they are the
+standard's calls, which return new arrays; every step uses its result, so the
+same loop serves both. Single-sample variants for ``batch_size=1`` on NumPy (1-D
+vectors, the fused online SGD step) live in ``skbp._online``, each tested equal
+to ``loss_and_grad``.
 
 This module must not import scikit-learn, ``skbp._online``, the trainer
 (``_training``) or any estimator module; it imports only NumPy and the
-activation, loss and BLAS modules.
+namespace, activation, loss and BLAS modules.
 """
 
 from functools import partial
@@ -35,7 +41,8 @@ import numpy as np
 
 from skbp._activations import ACTIVATIONS
 from skbp._blas import add_scaled, blas
-from skbp._losses import OUTPUT_LOSSES
+from skbp._losses import OUTPUT_LOSSES, OUTPUT_LOSSES_XP
+from skbp._namespace import NUMPY
 
 #: Rows per block when predicting on many samples (see ``Network.logits``).
 PREDICT_BLOCK = 2048
@@ -48,10 +55,14 @@ class Layout:
     ----------
     layer_sizes : sequence of int
         ``(n_features, *hidden_layer_sizes, n_outputs)``.
+    xp : module, optional
+        The array API namespace of the flat vectors, when they are not NumPy's
+        (its ``reshape`` and ``concat`` make the views and the packed vector).
     """
 
-    def __init__(self, layer_sizes):
+    def __init__(self, layer_sizes, xp=None):
         self.layer_sizes = tuple(int(n) for n in layer_sizes)
+        self.xp = xp
         self.weight_shapes = list(zip(self.layer_sizes[:-1], self.layer_sizes[1:]))
         offset = 0
         self.weight_slices = []
@@ -72,6 +83,11 @@ class Layout:
         """Number of weight layers (hidden layers + output layer)."""
         return len(self.weight_shapes)
 
+    @property
+    def host(self):
+        """This layout for NumPy vectors (itself, when it is NumPy's)."""
+        return self if self.xp is None else Layout(self.layer_sizes)
+
     def views(self, theta):
         """Return lists ``(W, b)`` of views into ``theta``.
 
@@ -82,10 +98,16 @@ class Layout:
         cached = self._view_cache.get(id(theta))
         if cached is not None and cached[0] is theta:
             return cached[1], cached[2]
-        W = [
-            theta[s].reshape(shape)
-            for s, shape in zip(self.weight_slices, self.weight_shapes)
-        ]
+        if self.xp is None:
+            W = [
+                theta[s].reshape(shape)
+                for s, shape in zip(self.weight_slices, self.weight_shapes)
+            ]
+        else:  # the standard's arrays have no reshape method
+            W = [
+                self.xp.reshape(theta[s], shape)
+                for s, shape in zip(self.weight_slices, self.weight_shapes)
+            ]
         b = [theta[s] for s in self.bias_slices]
         if len(self._view_cache) >= 4:
             self._view_cache.clear()
@@ -99,7 +121,14 @@ class Layout:
         return state
 
     def pack(self, coefs, intercepts, dtype):
-        """Copy lists of weight matrices and bias vectors into a new flat vector."""
+        """Copy lists of weight matrices and bias vectors into a new flat vector.
+
+        With an array API namespace they must be arrays of it, on one device.
+        """
+        xp = self.xp
+        if xp is not None:
+            flat = [xp.reshape(c, (-1,)) for c in coefs] + list(intercepts)
+            return xp.concat([xp.astype(piece, dtype) for piece in flat])
         theta = np.empty(self.size, dtype=dtype)
         W, b = self.views(theta)
         for W_i, b_i, coef, intercept in zip(W, b, coefs, intercepts):
@@ -156,13 +185,106 @@ def _add_l2_gradient(theta, grad, layout, penalty):
     add_scaled(grad[:n], penalty, theta[:n])
 
 
-def _weighted_mean(per_sample, sample_weight):
+def _weighted_mean(per_sample, sample_weight, weight_sum=None):
     """``(weighted mean of per_sample, sum of the weights)``; None means all 1."""
     if sample_weight is None:
         weight_sum = float(per_sample.shape[0])
         return float(per_sample.sum()) / weight_sum, weight_sum
-    weight_sum = float(sample_weight.sum())
+    if weight_sum is None:
+        weight_sum = float(sample_weight.sum())
     return float(per_sample @ sample_weight) / weight_sum, weight_sum
+
+
+class _NumpyOps:
+    """The passes' building blocks for NumPy: in place, into the given buffers.
+
+    Each writes its result into ``out`` (or into its first argument) and returns
+    it; the BLAS helpers above are used where they were measured faster.
+    """
+
+    matmul = staticmethod(_matmul)  # out = a @ W
+    add_bias = staticmethod(_add_bias)  # z += b on every row
+    weight_gradient = staticmethod(_weight_gradient)  # out = a.T @ delta
+
+    @staticmethod
+    def column_sums(delta, ones, out):
+        """``out = ones @ delta``: faster than add.reduce on a batch."""
+        return np.matmul(ones, delta, out=out)
+
+    @staticmethod
+    def add_l2_gradient(theta, grad, layout, penalty):
+        """``grad[:n] += penalty * theta[:n]`` on the weight prefix (BLAS axpy)."""
+        _add_l2_gradient(theta, grad, layout, penalty)
+
+    @staticmethod
+    def squared_norm(w):
+        """``w @ w`` as a float."""
+        return float(w @ w)
+
+    weighted_mean = staticmethod(_weighted_mean)
+
+
+class _ArrayAPIOps:
+    """The passes' building blocks for any array API namespace ``xp``.
+
+    The standard has no ``out=``: each returns a new array, except the two that
+    fill the views of the caller's flat gradient (``weight_gradient``,
+    ``column_sums``), which assign into them. The loss and penalty stay 0-d
+    arrays on the device, so that a GPU is not made to wait for each batch.
+    """
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def matmul(self, a, W, out):
+        return self.xp.matmul(a, W)
+
+    def add_bias(self, z, b, ones):
+        z += b  # z is the new array of matmul
+        return z
+
+    def weight_gradient(self, a, delta, out):
+        out[...] = self.xp.matmul(a.T, delta)
+        return out
+
+    def column_sums(self, delta, ones, out):
+        out[...] = self.xp.sum(delta, axis=0)
+        return out
+
+    def add_l2_gradient(self, theta, grad, layout, penalty):
+        n = layout.n_weights
+        weight_grad = grad[:n]
+        weight_grad += penalty * theta[:n]
+
+    def squared_norm(self, w):
+        return self.xp.vecdot(w, w)
+
+    def weighted_mean(self, per_sample, sample_weight, weight_sum=None):
+        xp = self.xp
+        if sample_weight is None:
+            weight_sum = float(per_sample.shape[0])
+            return xp.sum(per_sample) / weight_sum, weight_sum
+        if weight_sum is None:
+            weight_sum = float(xp.sum(sample_weight))
+        return xp.vecdot(per_sample, sample_weight) / weight_sum, weight_sum
+
+
+class _ArrayAPIActivation:
+    """An activation with NumPy's signatures, computed by its array API versions.
+
+    ``out`` is ignored: the result is a new array.
+    """
+
+    def __init__(self, activation, xp):
+        self._forward_xp = activation.forward_xp
+        self._derivative_xp = activation.derivative_xp
+        self._xp = xp
+
+    def forward(self, z, out):
+        return self._forward_xp(self._xp, z)
+
+    def derivative(self, z, a, out):
+        return self._derivative_xp(self._xp, z, a)
 
 
 class _Workspace:
@@ -182,6 +304,14 @@ class _Workspace:
         self.z = [np.empty(shape(n), dtype=dtype) for n in sizes]
         # The last layer's activation buffer receives the output delta.
         self.a = [np.empty(shape(n), dtype=dtype) for n in sizes]
+
+    @classmethod
+    def unbuffered(cls, layout):
+        """No buffers (array API namespaces: every step makes its own array)."""
+        ws = object.__new__(cls)
+        ws.n_rows = ws.ones = None
+        ws.z, ws.a = [None] * layout.n_layers, [None] * layout.n_layers
+        return ws
 
     def head(self, n_rows):
         """A workspace of views on the first ``n_rows`` rows of this one."""
@@ -212,26 +342,54 @@ class Network:
         Loss function; ``(loss, output)`` must be a key of ``OUTPUT_LOSSES``.
     loss_params : dict, optional
         Keyword arguments of the loss function (the Huber threshold).
+    namespace : ArrayNamespace, default=NUMPY
+        The array library of the parameters and data (``skbp._namespace``).
     """
 
-    def __init__(self, layer_sizes, activations, output, loss, loss_params=None):
-        self.layout = Layout(layer_sizes)
+    def __init__(
+        self,
+        layer_sizes,
+        activations,
+        output,
+        loss,
+        loss_params=None,
+        namespace=NUMPY,
+    ):
+        self.namespace = namespace
+        xp = namespace.xp
+        self.layout = Layout(layer_sizes, xp=None if namespace.is_numpy else xp)
         if len(activations) != self.layout.n_layers - 1:
             raise ValueError(
                 f"Need one activation per hidden layer: got {len(activations)} for "
                 f"{self.layout.n_layers - 1} hidden layers."
             )
         self.activations = tuple(activations)
-        self._hidden = [ACTIVATIONS[name] for name in self.activations]
         self.output = output
         self.loss_name = loss
         self.loss_params = dict(loss_params or {})
-        self._loss_fn = OUTPUT_LOSSES[(loss, output)]
+        if namespace.is_numpy:
+            self._ops = _NumpyOps
+            self._hidden = [ACTIVATIONS[name] for name in self.activations]
+            self._loss_fn = OUTPUT_LOSSES[(loss, output)]
+        else:
+            self._ops = _ArrayAPIOps(xp)
+            self._hidden = [
+                _ArrayAPIActivation(ACTIVATIONS[name], xp) for name in self.activations
+            ]
+            self._loss_fn = partial(OUTPUT_LOSSES_XP[(loss, output)], xp)
         if self.loss_params:
             self._loss_fn = partial(self._loss_fn, **self.loss_params)
         self._workspaces = {}
 
+    def _loss_and_delta(self, logits, Y, delta):
+        """``(per-sample loss, dL/dz)``; NumPy writes the delta into ``delta``."""
+        if self.namespace.is_numpy:
+            return self._loss_fn(logits, Y, delta), delta
+        return self._loss_fn(logits, Y)
+
     def _workspace(self, n_rows, dtype):
+        if not self.namespace.is_numpy:
+            return _Workspace.unbuffered(self.layout)
         key = (n_rows, np.dtype(dtype))
         ws = self._workspaces.get(key)
         if ws is None:
@@ -289,6 +447,12 @@ class Network:
         -------
         ndarray of shape (n_samples, n_outputs) or (n_samples, n_units)
         """
+        if not self.namespace.is_numpy:
+            # One pass, no blocks: the arrays of each step are new anyway, and a
+            # GPU wants large batches.
+            n = len(coefs) if layer is None else layer + 1
+            a, z = [X, *([None] * n)], [None] * n
+            return self._forward(coefs, intercepts, a, z, None, layer)
         n_samples = X.shape[0]
         n_rows = min(n_samples, PREDICT_BLOCK)
         dtype = coefs[0].dtype
@@ -348,27 +512,42 @@ class Network:
         -------
         ndarray of shape (n_rows, n_outputs)
             The logits ``z[L - 1]`` (the buffer ``z[-1]``), or ``a[layer + 1]``.
+
+        Notes
+        -----
+        Each step stores its result in ``z`` / ``a``: NumPy's steps return the
+        buffer they were given, the array API ones a new array (the entries of
+        ``z`` and ``a`` may then be None on entry).
         """
+        ops, hidden = self._ops, self._hidden
         last = len(W) - 1
         for i in range(last):
-            _matmul(a[i], W[i], z[i])  # z[i] = a[i] @ W[i] + b[i]
-            _add_bias(z[i], b[i], ones)
-            self._hidden[i].forward(z[i], a[i + 1])  # a[i + 1] = f(z[i])
+            z[i] = ops.matmul(a[i], W[i], z[i])  # z[i] = a[i] @ W[i] + b[i]
+            z[i] = ops.add_bias(z[i], b[i], ones)
+            a[i + 1] = hidden[i].forward(z[i], a[i + 1])  # a[i + 1] = f(z[i])
             if dropout_masks is not None:
                 # a[i + 1] = m * f(z[i]), so dL/dz[i] needs m * f'(z[i]), which
                 # must be taken before masking (sigmoid's and tanh's derivatives
                 # are read from f(z)). It goes into z[i], which the backward pass
                 # then reads in place of f'(z[i]).
-                self._hidden[i].derivative(z[i], a[i + 1], z[i])
+                z[i] = hidden[i].derivative(z[i], a[i + 1], z[i])
                 z[i] *= dropout_masks[i]
                 a[i + 1] *= dropout_masks[i]
             if i == layer:
                 return a[i + 1]
-        _matmul(a[last], W[last], z[last])  # the logits
-        return _add_bias(z[last], b[last], ones)
+        z[last] = ops.matmul(a[last], W[last], z[last])  # the logits
+        return ops.add_bias(z[last], b[last], ones)
 
     def loss_and_grad(
-        self, theta, X, Y, sample_weight, alpha, grad, dropout_masks=None
+        self,
+        theta,
+        X,
+        Y,
+        sample_weight,
+        alpha,
+        grad,
+        dropout_masks=None,
+        weight_sum=None,
     ):
         """Loss and its gradient with respect to every parameter.
 
@@ -396,24 +575,29 @@ class Network:
             (dropped) or ``1 / (1 - p)`` (kept), see ``dropout_masks``. Fixed
             masks make the loss a deterministic function of ``theta``, which is
             what the gradient checks use.
+        weight_sum : float, optional
+            ``sum(sample_weight)`` when the caller knows it (the trainer sums
+            the batch's weights on the host, which spares a GPU a round trip).
 
         Returns
         -------
         loss : float
+            A 0-d array of the namespace for array API namespaces (``float()``
+            it), so that a GPU need not wait for every batch.
         """
         ws = self._workspace(X.shape[0], theta.dtype)
         W, b = self.layout.views(theta)
         gW, gb = self.layout.views(grad)
         # a[0] = X, a[1..L-1] the hidden activations; a[L] (n_samples, n_outputs)
         # is spare and receives the output delta.
-        a, z = [X, *ws.a], ws.z
+        a, z = [X, *ws.a], list(ws.z)
         logits = self._forward(W, b, a, z, ws.ones, dropout_masks=dropout_masks)
 
         # delta[L-1] = dL/dz[L-1] of the (loss, output) pair, each row times
         # sample_weight / sum(sample_weight): the derivative of the weighted mean.
-        delta = a[-1]
-        loss, weight_sum = _weighted_mean(
-            self._loss_fn(logits, Y, delta), sample_weight
+        per_sample, delta = self._loss_and_delta(logits, Y, a[-1])
+        loss, weight_sum = self._ops.weighted_mean(
+            per_sample, sample_weight, weight_sum
         )
         if sample_weight is None:
             delta *= 1.0 / weight_sum
@@ -423,9 +607,9 @@ class Network:
         self._backward(W, a, z, delta, gW, gb, ws.ones, dropout_masks is not None)
         if alpha:
             # dL/dW[i] += (alpha / S) * W[i] and the penalty itself, weights only.
-            _add_l2_gradient(theta, grad, self.layout, alpha / weight_sum)
+            self._ops.add_l2_gradient(theta, grad, self.layout, alpha / weight_sum)
             weights = theta[: self.layout.n_weights]
-            loss += 0.5 * alpha * float(weights @ weights) / weight_sum
+            loss += 0.5 * alpha * self._ops.squared_norm(weights) / weight_sum
         return loss
 
     def _backward(self, W, a, z, delta, gW, gb, ones, masked=False):
@@ -453,16 +637,16 @@ class Network:
             The forward pass ran with dropout masks and left ``m * f'(z)`` in
             ``z``, which replaces ``f'(z)``.
         """
+        ops, hidden = self._ops, self._hidden
         for i in range(self.layout.n_layers - 1, -1, -1):
-            _weight_gradient(a[i], delta, gW[i])  # a[i].T @ delta[i]
-            # Column sums as a matrix-vector product: faster than add.reduce.
-            np.matmul(ones, delta, out=gb[i])
+            ops.weight_gradient(a[i], delta, gW[i])  # a[i].T @ delta[i]
+            ops.column_sums(delta, ones, gb[i])  # sum over rows of delta[i]
             if i > 0:
                 if masked:
                     slope = z[i - 1]
                 else:
-                    slope = self._hidden[i - 1].derivative(z[i - 1], a[i], z[i - 1])
-                delta = np.matmul(delta, W[i].T, out=a[i])
+                    slope = hidden[i - 1].derivative(z[i - 1], a[i], z[i - 1])
+                delta = ops.matmul(delta, W[i].T, a[i])
                 delta *= slope  # delta[i - 1]
 
     def dropout_masks(self, rates, n_rows, dtype, rng):
@@ -473,7 +657,8 @@ class Network:
         rates : sequence of float
             Drop probability ``p`` of each hidden layer, in [0, 1).
         n_rows : int
-        dtype : numpy dtype
+        dtype : dtype
+            The parameters' dtype (of the network's namespace).
         rng : numpy.random.RandomState
 
         Returns
@@ -481,12 +666,16 @@ class Network:
         list of ndarray
             Per hidden layer, ``(n_rows, n_units)`` entries equal to 0 with
             probability ``p`` and ``1 / (1 - p)`` otherwise, so that activations
-            keep their expected value and prediction needs no rescaling.
+            keep their expected value and prediction needs no rescaling. Drawn
+            on the host and moved to the device for array API namespaces, so
+            that a ``random_state`` drops the same units in every library.
         """
+        ns = self.namespace
+        host_dtype = ns.host_dtype(dtype)
         masks = []
         for rate, n_units in zip(rates, self.layout.layer_sizes[1:-1]):
             keep = rng.random_sample((n_rows, n_units)) >= rate
-            masks.append(keep.astype(dtype) * (1.0 / (1.0 - rate)))
+            masks.append(ns.to_device(keep.astype(host_dtype) * (1.0 / (1.0 - rate))))
         return masks
 
     def data_loss(self, logits, Y, sample_weight=None):
@@ -502,5 +691,8 @@ class Network:
         -------
         float
         """
-        per_sample = self._loss_fn(logits, Y, np.empty_like(logits))
-        return _weighted_mean(per_sample, sample_weight)[0]
+        if self.namespace.is_numpy:
+            per_sample = self._loss_fn(logits, Y, np.empty_like(logits))
+        else:
+            per_sample = self._loss_fn(logits, Y)[0]
+        return float(self._ops.weighted_mean(per_sample, sample_weight)[0])

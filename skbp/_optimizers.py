@@ -14,8 +14,14 @@ Schedules (stochastic gradient descent only, as in scikit-learn's MLP):
   stopping monitor reports a plateau it is divided by 5, and training stops once it
   is at or below 1e-6.
 
+The state lives in the parameters' array library and on their device (the
+``namespace`` argument, see ``skbp._namespace``). The updates are written with
+in-place operators, which every array API namespace has; only NumPy's few
+``out=`` calls and Adam's BLAS ``axpy`` have array API twins, which allocate.
+
 This module must not import scikit-learn or any other skbp module but
-``_blas`` (NumPy and SciPy's BLAS only), for Adam's one-pass final update.
+``_blas`` (NumPy and SciPy's BLAS only), for Adam's one-pass final update, and
+``_namespace``.
 """
 
 import math
@@ -23,6 +29,7 @@ import math
 import numpy as np
 
 from skbp._blas import add_scaled
+from skbp._namespace import NUMPY
 
 SCHEDULES = ("constant", "invscaling", "adaptive")
 
@@ -52,6 +59,8 @@ class SGD:
     nesterov : bool
     schedule : {"constant", "invscaling", "adaptive"}
     power_t : float
+    namespace : ArrayNamespace, default=NUMPY
+        Where the state lives: the parameters' array library and device.
     """
 
     def __init__(
@@ -63,6 +72,7 @@ class SGD:
         nesterov=True,
         schedule="constant",
         power_t=0.5,
+        namespace=NUMPY,
     ):
         self.learning_rate_init = float(learning_rate)
         self.learning_rate = float(learning_rate)
@@ -70,7 +80,8 @@ class SGD:
         self.nesterov = bool(nesterov) and self.momentum > 0
         self.schedule = schedule
         self.power_t = float(power_t)
-        self.velocity = np.zeros(size, dtype=dtype)
+        self.namespace = namespace
+        self.velocity = namespace.zeros(size, dtype)
 
     def step(self, theta, grad):
         """Update ``theta`` in place from ``grad``.
@@ -89,7 +100,10 @@ class SGD:
         if self.nesterov:
             # theta += mu * v - lr * grad, in two in-place additions.
             theta += step
-            theta += np.multiply(v, self.momentum, out=step)
+            if self.namespace.is_numpy:
+                theta += np.multiply(v, self.momentum, out=step)
+            else:
+                theta += v * self.momentum
         else:
             theta += v
 
@@ -113,7 +127,7 @@ class SGD:
     def state(self):
         """Plain-data snapshot of the optimiser state."""
         return {
-            "velocity": self.velocity.copy(),
+            "velocity": self.namespace.copy(self.velocity),
             "learning_rate": self.learning_rate,
             "learning_rate_init": self.learning_rate_init,
         }
@@ -124,7 +138,7 @@ class SGD:
         The scheduled rate is restored only if the initial rate is unchanged: a
         user who sets a new ``learning_rate`` between calls gets that rate.
         """
-        self.velocity[...] = state["velocity"]
+        self.velocity[...] = self.namespace.to_device(state["velocity"])
         if state.get("learning_rate_init") == self.learning_rate_init:
             self.learning_rate = float(state["learning_rate"])
 
@@ -151,19 +165,29 @@ class Adam:
     learning_rate : float
     beta_1, beta_2 : float
     epsilon : float
+    namespace : ArrayNamespace, default=NUMPY
+        Where the state lives: the parameters' array library and device.
     """
 
     def __init__(
-        self, size, dtype, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8
+        self,
+        size,
+        dtype,
+        learning_rate,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        namespace=NUMPY,
     ):
         self.learning_rate_init = float(learning_rate)
         self.learning_rate = float(learning_rate)
         self.beta_1 = float(beta_1)
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
+        self.namespace = namespace
         self.t = 0
-        self.u = np.zeros(size, dtype=dtype)
-        self.w = np.zeros(size, dtype=dtype)
+        self.u = namespace.zeros(size, dtype)
+        self.w = namespace.zeros(size, dtype)
 
     @property
     def m(self):
@@ -186,12 +210,16 @@ class Adam:
         u *= b1
         u += tmp
         w *= b2
-        np.square(tmp, out=tmp)
+        tmp *= tmp  # g^2
         w += tmp
         lr_t = self.learning_rate * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
         scale = (1.0 - b1) / math.sqrt(1.0 - b2)
+        eps = self.epsilon / math.sqrt(1.0 - b2)
+        if not self.namespace.is_numpy:  # the same, in new arrays
+            theta += (-lr_t * scale) * (u / (self.namespace.xp.sqrt(w) + eps))
+            return
         np.sqrt(w, out=tmp)
-        tmp += self.epsilon / math.sqrt(1.0 - b2)
+        tmp += eps
         np.divide(u, tmp, out=tmp)
         # One axpy pass. SGD keeps NumPy: its plain step is tested bit for bit
         # against ``theta - lr * grad``, which a fused multiply-add can miss.
@@ -207,10 +235,11 @@ class Adam:
     def state(self):
         """Plain-data snapshot of the optimiser state."""
         # The rescaled moments themselves, so that a round trip is exact.
-        return {"u": self.u.copy(), "w": self.w.copy(), "t": self.t}
+        copy = self.namespace.copy
+        return {"u": copy(self.u), "w": copy(self.w), "t": self.t}
 
     def load_state(self, state):
         """Restore a snapshot made by ``state``."""
-        self.u[...] = state["u"]
-        self.w[...] = state["w"]
+        self.u[...] = self.namespace.to_device(state["u"])
+        self.w[...] = self.namespace.to_device(state["w"])
         self.t = int(state["t"])

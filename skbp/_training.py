@@ -7,6 +7,12 @@ function that scores the current parameters on it. It updates ``theta`` in place
 and returns a ``History`` record of everything it measured, which the estimator
 copies into its fitted attributes.
 
+The arrays may be NumPy's or those of any array API namespace (the network's
+``namespace``, see ``skbp._namespace``); the loops are the same. What they draw
+at random (sample orders, dropout masks) is drawn on the host from the same
+generator either way, and SciPy's L-BFGS gets a host copy of the iterate and
+the gradient per evaluation.
+
 This module must not import scikit-learn or the estimator modules.
 """
 
@@ -217,25 +223,42 @@ def _batch_slices(n_samples, batch_size):
 
 
 class _BatchGatherer:
-    """Copies the rows of a shuffled minibatch into preallocated buffers."""
+    """The minibatches of NumPy data, shuffled ones copied into reused buffers."""
 
     def __init__(self, X, Y, sample_weight, batch_size):
         self.X, self.Y, self.sw = X, Y, sample_weight
+        self.batch_size = batch_size
         self.dense = isinstance(X, np.ndarray)
-        self._X_buf = (
-            np.empty((batch_size, X.shape[1]), dtype=X.dtype) if self.dense else None
-        )
-        self._Y_buf = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
-        self._sw_buf = (
-            None
-            if sample_weight is None
-            else np.empty(batch_size, dtype=sample_weight.dtype)
-        )
+        self._X_buf = self._Y_buf = self._sw_buf = None
 
-    def take(self, rows):
+    def _allocate(self):
+        X, Y, sw, batch_size = self.X, self.Y, self.sw, self.batch_size
+        if self.dense:
+            self._X_buf = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
+        self._Y_buf = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+        if sw is not None:
+            self._sw_buf = np.empty(batch_size, dtype=sw.dtype)
+
+    def take(self, batch, order):
+        """``(X_b, Y_b, sw_b, weight)`` of the rows ``order[batch]``.
+
+        ``order`` None takes the rows in stored order (views, no copies);
+        ``weight`` is the batch's total sample weight, a float.
+        """
+        if order is None:
+            X_b, Y_b = self.X[batch], self.Y[batch]
+            sw_b = None if self.sw is None else self.sw[batch]
+        else:
+            X_b, Y_b, sw_b = self._gather(order[batch])
+        weight = float(X_b.shape[0]) if sw_b is None else float(sw_b.sum())
+        return X_b, Y_b, sw_b, weight
+
+    def _gather(self, rows):
         # mode="clip": with the default "raise", NumPy gathers into a temporary and
         # copies it to ``out``; the rows come from a permutation, so they are all
         # in range and clipping never changes one.
+        if self._Y_buf is None:
+            self._allocate()
         k = len(rows)
         if self.dense:
             X_b = self.X.take(rows, axis=0, out=self._X_buf[:k], mode="clip")
@@ -246,6 +269,51 @@ class _BatchGatherer:
         if self.sw is not None:
             sw_b = np.take(self.sw, rows, out=self._sw_buf[:k], mode="clip")
         return X_b, Y_b, sw_b
+
+
+class _ArrayAPIBatches:
+    """``_BatchGatherer`` for any array API namespace.
+
+    Rows are gathered on the device with ``xp.take``; the sample order is moved
+    there once per epoch. Batch weights are summed from a host copy of the
+    sample weights (the same sums as NumPy's), so no batch waits for the device.
+    """
+
+    def __init__(self, namespace, X, Y, sample_weight):
+        self.ns = namespace
+        self.X, self.Y, self.sw = X, Y, sample_weight
+        self.sw_host = (
+            None if sample_weight is None else namespace.to_host(sample_weight)
+        )
+        self._order = self._order_device = None
+
+    def take(self, batch, order):
+        """See ``_BatchGatherer.take``."""
+        X, Y, sw = self.X, self.Y, self.sw
+        if order is None:
+            X_b, Y_b = X[batch, ...], Y[batch, ...]
+            sw_b = None if sw is None else sw[batch]
+            host_rows = batch
+        else:
+            if order is not self._order:
+                self._order, self._order_device = order, self.ns.to_device(order)
+            rows = self._order_device[batch]
+            xp = self.ns.xp
+            X_b, Y_b = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
+            sw_b = None if sw is None else xp.take(sw, rows, axis=0)
+            host_rows = order[batch]
+        if sw is None:
+            weight = float(X_b.shape[0])
+        else:
+            weight = float(self.sw_host[host_rows].sum())
+        return X_b, Y_b, sw_b, weight
+
+
+def _batches(net, X, Y, sample_weight, batch_size):
+    """The minibatch source for the network's array library."""
+    if net.namespace.is_numpy:
+        return _BatchGatherer(X, Y, sample_weight, batch_size)
+    return _ArrayAPIBatches(net.namespace, X, Y, sample_weight)
 
 
 class _EpochLoss:
@@ -263,9 +331,13 @@ class _EpochLoss:
         self.weight += weight
 
     def result(self):
-        """``(mean_loss, first_loss)``, as ``run_epoch`` returns them."""
-        mean = self.total / self.weight if self.weight else 0.0
-        return mean, (mean if self.first is None else self.first)
+        """``(mean_loss, first_loss)``, as ``run_epoch`` returns them.
+
+        Array API losses are 0-d arrays on the device, summed there: they become
+        floats here, once per epoch.
+        """
+        mean = float(self.total / self.weight) if self.weight else 0.0
+        return mean, (mean if self.first is None else float(self.first))
 
 
 def run_epoch(
@@ -297,9 +369,9 @@ def run_epoch(
         ``alpha``, ``batch_size`` and ``dropout_rates`` are used.
     optimizer : SGD or Adam
     order : ndarray of shape (n_samples,) or None
-        Row order for this epoch (None: the stored order, no copies).
-    gatherer : _BatchGatherer
-        Used when ``order`` is given.
+        Row order for this epoch, on the host (None: the stored order).
+    gatherer : _BatchGatherer or _ArrayAPIBatches
+        Makes the minibatches (see ``_batches``).
     rng : numpy.random.RandomState, optional
         Draws the dropout masks; needed with ``options.dropout_rates``.
     hooks : TrainingHooks, optional
@@ -315,6 +387,7 @@ def run_epoch(
     """
     alpha, batch_size = options.alpha, options.batch_size
     dropout_rates = options.dropout_rates
+    # The single-sample fast paths are NumPy's.
     if batch_size == 1 and isinstance(X, np.ndarray) and dropout_rates is None:
         return _run_online_epoch(
             net,
@@ -331,14 +404,7 @@ def run_epoch(
     n_samples = X.shape[0]
     epoch_loss = _EpochLoss()
     for batch in _batch_slices(n_samples, batch_size):
-        if order is None:
-            X_b, Y_b = X[batch], Y[batch]
-            sw_b = None if sample_weight is None else sample_weight[batch]
-        else:
-            X_b, Y_b, sw_b = gatherer.take(order[batch])
-        batch_weight = (
-            float(batch.stop - batch.start) if sw_b is None else float(sw_b.sum())
-        )
+        X_b, Y_b, sw_b, batch_weight = gatherer.take(batch, order)
         if batch_weight == 0.0:
             # Every sample in this batch has zero weight: it carries no gradient.
             continue
@@ -347,7 +413,9 @@ def run_epoch(
         masks = None
         if dropout_rates is not None:
             masks = net.dropout_masks(dropout_rates, X_b.shape[0], theta.dtype, rng)
-        loss = net.loss_and_grad(theta, X_b, Y_b, sw_b, alpha, grad, masks)
+        loss = net.loss_and_grad(
+            theta, X_b, Y_b, sw_b, alpha, grad, masks, weight_sum=batch_weight
+        )
         optimizer.step(theta, grad)
         epoch_loss.add(loss, batch_weight)
         if hooks is not None and hooks.batch_end():
@@ -442,21 +510,18 @@ def fit_stochastic(
     history = History()
     n_samples = X.shape[0]
     n_batches = len(_batch_slices(n_samples, options.batch_size))
-    grad = np.empty_like(theta)
-    last_finite = np.empty_like(theta)
-    best = _BestParameters()
-    gatherer = (
-        _BatchGatherer(X, Y, sample_weight, options.batch_size)
-        if options.shuffle
-        else None
-    )
+    ns = net.namespace
+    grad = ns.xp.empty_like(theta)
+    last_finite = ns.xp.empty_like(theta)
+    best = _BestParameters(ns)
+    gatherer = _batches(net, X, Y, sample_weight, options.batch_size)
     divergence_limit = None
 
     for _ in range(options.max_iter):
         started = time.perf_counter()
         if hooks is not None:
             hooks.epoch_begin(theta, n_batches)
-        np.copyto(last_finite, theta)
+        last_finite[...] = theta
         order = rng.permutation(n_samples) if options.shuffle else None
         # Overflow is detected below and reported as divergence in plain words.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -477,8 +542,8 @@ def fit_stochastic(
         if divergence_limit is None:
             start_loss = first_loss  # at the parameters this call started from
             divergence_limit = DIVERGENCE_FACTOR * max(first_loss, 1.0)
-        if not (loss <= divergence_limit and _parameters_in_range(theta)):
-            np.copyto(theta, last_finite)
+        if not (loss <= divergence_limit and _parameters_in_range(theta, ns)):
+            theta[...] = last_finite
             _record_divergence(history, loss, start_loss)
             if hooks is not None:
                 hooks.epoch_end(None)
@@ -528,26 +593,29 @@ def fit_stochastic(
 class _BestParameters:
     """A copy of the parameters of the best-scoring epoch (early stopping)."""
 
-    def __init__(self):
+    def __init__(self, namespace):
+        self.namespace = namespace
         self.theta = None
 
     def keep(self, theta):
         if self.theta is None:
-            self.theta = theta.copy()
+            self.theta = self.namespace.copy(theta)
         else:
-            np.copyto(self.theta, theta)
+            self.theta[...] = theta
 
     def restore_into(self, theta):
         if self.theta is not None:
-            np.copyto(theta, self.theta)
+            theta[...] = self.theta
 
 
-def _parameters_in_range(theta):
+def _parameters_in_range(theta, ns):
     """Whether every parameter is finite and below the square root of the
     dtype's maximum. The epoch loss is measured before each step, so it misses
     a last step that throws the weights to 1e36; products of weights that large
     with the inputs overflow."""
-    return bool(np.abs(theta).max() < np.sqrt(np.finfo(theta.dtype).max))
+    xp = ns.xp
+    limit = float(np.sqrt(np.finfo(ns.host_dtype(theta.dtype)).max))
+    return bool(xp.max(xp.abs(theta)) < limit)
 
 
 def _record_divergence(history, loss, first_loss):
@@ -582,6 +650,10 @@ def fit_lbfgs(
 
     L-BFGS-B works in float64; for a float32 network each evaluation copies the
     iterate into the float32 ``theta`` and computes loss and gradient in float32.
+    For an array API namespace the loss and gradient are computed on the
+    device, and SciPy gets a host copy of them (and hands back a host iterate,
+    cast on the host and copied to the device) per evaluation: the line search
+    runs on the host, as scikit-learn's LogisticRegression does it.
 
     Parameters
     ----------
@@ -601,7 +673,15 @@ def fit_lbfgs(
     History
     """
     history = History()
-    grad = np.empty_like(theta)
+    ns = net.namespace
+    grad = ns.xp.empty_like(theta)
+
+    def set_theta(x):  # x: a float64 host vector from SciPy
+        if ns.is_numpy:
+            theta[...] = x
+        else:
+            theta[...] = ns.as_dtype(x, theta.dtype)
+
     # SciPy reports only the end of an iteration, so the next one is opened
     # lazily, by its first loss evaluation; ``theta`` then still holds the
     # iterate the previous one ended on.
@@ -615,9 +695,10 @@ def fit_lbfgs(
         if hooks is not None and not iteration_open:
             hooks.epoch_begin(theta, 0)
             iteration_open = True
-        theta[...] = x
+        set_theta(x)
         loss = net.loss_and_grad(theta, X, Y, sample_weight, options.alpha, grad)
-        return loss, grad.astype(np.float64)
+        # A copy: SciPy keeps the gradient it is given, and grad is reused.
+        return float(loss), np.array(ns.to_host(grad), dtype=np.float64)
 
     def record(intermediate_result):
         nonlocal iteration_open, hook_error
@@ -629,7 +710,7 @@ def fit_lbfgs(
                 flush=True,
             )
         if hooks is not None:
-            theta[...] = intermediate_result.x
+            set_theta(intermediate_result.x)
             iteration_open = False
             try:
                 stop = hooks.epoch_end(theta)
@@ -644,7 +725,7 @@ def fit_lbfgs(
     with np.errstate(over="ignore", invalid="ignore"):
         result = scipy.optimize.minimize(
             loss_and_grad,
-            theta.astype(np.float64),
+            np.array(ns.to_host(theta), dtype=np.float64),
             method="L-BFGS-B",
             jac=True,
             callback=record,
@@ -658,7 +739,7 @@ def fit_lbfgs(
         raise hook_error
     if iteration_open:  # evaluations after the last finished iteration
         hooks.epoch_end(None)
-    theta[...] = result.x
+    set_theta(result.x)
     history.n_iter = int(result.nit)
     history.samples_seen = int(result.nfev) * X.shape[0]
     history.converged = result.status == 0

@@ -62,6 +62,31 @@ def iris():
 
 
 @pytest.fixture
+def strict_namespace():
+    """The core's ``ArrayNamespace`` for array-api-strict on its second device.
+
+    Built from array-api-strict alone (no scikit-learn), for tests of the
+    numeric core; its non-default device catches an array made on the wrong one.
+    """
+    xps = pytest.importorskip("array_api_strict")
+    from skbp._namespace import ArrayNamespace
+
+    device, cpu = xps.Device("device1"), xps.Device("CPU_DEVICE")
+
+    def to_host(array):
+        if isinstance(array, np.ndarray):
+            return array
+        return np.asarray(array.to_device(cpu))
+
+    def to_device(array):
+        if not isinstance(array, np.ndarray) and hasattr(array, "to_device"):
+            return array.to_device(device)
+        return xps.asarray(np.asarray(array), device=device)
+
+    return ArrayNamespace(xps, device, to_host, to_device, name="array_api_strict")
+
+
+@pytest.fixture
 def no_convergence_warning():
     """Silence ConvergenceWarning in tests that under-train on purpose."""
     with warnings.catch_warnings():

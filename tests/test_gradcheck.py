@@ -9,7 +9,6 @@ from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
 from skbp import BPClassifier
-from skbp._activations import Activation
 from skbp._gradcheck import GradientCheck, check_gradients, check_network_gradients
 from skbp._network import Network
 
@@ -75,14 +74,14 @@ def test_theta_is_not_modified():
 def test_broken_derivative_is_detected():
     rng = np.random.RandomState(3)
     net, theta, X, Y = _problem("multiclass-log_loss", ("tanh", "tanh"), rng)
-    forward, derivative, formula = net._hidden[1]
+    derivative = net._hidden[1].derivative
 
     def wrong_derivative(z, a, out):
         out = derivative(z, a, out)
         out *= 1.5  # a 50% error in f'
         return out
 
-    net._hidden[1] = Activation(forward, wrong_derivative, formula)
+    net._hidden[1] = net._hidden[1]._replace(derivative=wrong_derivative)
     result = check_network_gradients(net, theta, X, Y)
     assert result.max_relative_error > 1e-3
     by_layer = {row["layer"]: row for row in result.per_layer}

@@ -20,6 +20,7 @@ LAYERS = {
     "_docstrings": 0,
     "_exceptions": 0,
     "_blas": 0,
+    "_namespace": 0,
     "_activations": 0,
     "_losses": 0,
     "_initializers": 0,

@@ -180,5 +180,6 @@ print(" ".join(loaded))
         "skbp._activations",
         "skbp._losses",
         "skbp._blas",
+        "skbp._namespace",
     }
     assert loaded <= allowed, loaded - allowed
