@@ -21,6 +21,12 @@ attributes. The subclasses fill a few hooks:
 The fitted state is plain data: arrays, numbers, strings, lists and dicts. The
 ``Network`` that predicts is rebuilt from it on demand and never pickled.
 
+Array API input (``skbp._array_api``): with scikit-learn's array API dispatch
+on, ``X`` may be an array of any namespace. The network, the parameters and the
+optimiser state then live in ``X``'s namespace and on its device; ``y`` and the
+sample weights are checked and encoded on the host exactly as for NumPy input,
+and the encoded targets and weights are moved to the device.
+
 This module sits on top of the numeric core (``_network``, ``_training``, ...),
 which must never import it.
 """
@@ -29,6 +35,7 @@ import copy
 import hashlib
 import math
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -41,8 +48,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skbp._activations import ACTIVATIONS, ALIASES, resolve_activation
+from skbp._array_api import (
+    check_same_namespace,
+    fitted_namespace,
+    input_namespace,
+    namespace_and_device,
+    to_numpy,
+)
 from skbp._callbacks import CallbackHooks, CallbackSupport, has_callbacks
 from skbp._compat import (
+    ARRAY_API_SUPPORTED,
     Interval,
     InvalidParameterError,
     Options,
@@ -52,6 +67,7 @@ from skbp._compat import (
 )
 from skbp._exceptions import InconsistentVersionWarning
 from skbp._initializers import INITS, init_params, layer_schemes
+from skbp._namespace import NUMPY
 from skbp._network import Network
 from skbp._optimizers import SCHEDULES, SGD, Adam
 from skbp._training import (
@@ -91,7 +107,7 @@ def native_byte_order(X):
 def params_digest(theta):
     """A fingerprint of the parameter values, to notice edits made between fits."""
     return hashlib.blake2b(
-        np.ascontiguousarray(theta).tobytes(), digest_size=16
+        np.ascontiguousarray(to_numpy(theta)).tobytes(), digest_size=16
     ).hexdigest()
 
 
@@ -219,6 +235,8 @@ class BaseBP(CallbackSupport, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # Every solver, loss and option trains in any array API namespace.
+        tags.array_api_support = ARRAY_API_SUPPORTED
         return tags
 
     def __getstate__(self):
@@ -240,10 +258,10 @@ class BaseBP(CallbackSupport, BaseEstimator):
 
     # ------------------------------------------------------ hooks (subclasses)
 
-    def _training_sample_weight(self, X, y, sample_weight, incremental):
-        """Validated sample weights, or None for all ones."""
+    def _training_sample_weight(self, n_samples, dtype, y, sample_weight, incremental):
+        """Validated sample weights (NumPy, ``dtype``), or None for all ones."""
         if sample_weight is not None:
-            sample_weight = check_sample_weight(sample_weight, X, dtype=X.dtype)
+            sample_weight = check_sample_weight(sample_weight, n_samples, dtype=dtype)
             if not float(sample_weight.sum()) > 0:
                 raise ValueError(
                     "The sample weights sum to zero; at least one sample needs a "
@@ -260,8 +278,16 @@ class BaseBP(CallbackSupport, BaseEstimator):
         raise NotImplementedError
 
     def _encode_targets(self, y, dtype):
-        """``y`` as the 2-D array ``Y`` that the loss compares the outputs with."""
+        """``y`` as the 2-D NumPy array ``Y`` that the loss compares the outputs
+        with (``dtype``: a NumPy floating dtype)."""
         raise NotImplementedError
+
+    def _move_fitted_targets(self, namespace, y_space):
+        """Move the fitted target encoding to the namespace of the fit.
+
+        ``y_space`` is ``(xp, device)`` of ``y`` as given. Called after
+        ``_fit_targets`` (whose attributes are NumPy arrays) for array API input.
+        """
 
     def _output_activation(self, n_outputs):
         """Name of the output function for ``n_outputs`` output units."""
@@ -341,7 +367,9 @@ class BaseBP(CallbackSupport, BaseEstimator):
         )
         hidden_sizes, activations = self._architecture()
         self._check_scoring_name()
-        X, y = self._validate_input(X, y, reset=first_call)
+        ns = input_namespace(X)
+        y_space = namespace_and_device(y) if not ns.is_numpy else None
+        X, y = self._validate_input(X, y, reset=first_call, xp=ns.xp)
         # One task for this fit, with a subtask per epoch (L-BFGS iteration).
         callback_context = self._init_callback_context(
             max_subtasks=1 if incremental else self.max_iter
@@ -355,7 +383,12 @@ class BaseBP(CallbackSupport, BaseEstimator):
         }
         if callback_context is not None:
             callback_context.call_on_fit_task_begin(estimator=self, **callback_data)
-        sample_weight = self._training_sample_weight(X, y, sample_weight, incremental)
+        # Targets and weights are checked and encoded on the host (``y`` is a
+        # NumPy array from here on), then moved to X's namespace and device.
+        host_dtype = ns.host_dtype(X.dtype)
+        sample_weight = self._training_sample_weight(
+            X.shape[0], host_dtype, y, to_numpy(sample_weight), incremental
+        )
         self._fit_targets(
             y,
             sample_weight,
@@ -363,8 +396,14 @@ class BaseBP(CallbackSupport, BaseEstimator):
             incremental=incremental,
             classes=classes,
         )
-        Y = self._encode_targets(y, X.dtype)
-        net = self._build_network(X.shape[1], hidden_sizes, activations, Y.shape[1])
+        Y = self._encode_targets(y, host_dtype)
+        if not ns.is_numpy:
+            self._move_fitted_targets(ns, y_space)
+            # The standard does not mix booleans into float arithmetic.
+            Y = ns.as_dtype(Y, X.dtype)
+            if sample_weight is not None:
+                sample_weight = ns.to_device(sample_weight)
+        net = self._build_network(X.shape[1], hidden_sizes, activations, Y.shape[1], ns)
         theta, rng = self._starting_point(net, X.dtype, first_call)
 
         hooks = None
@@ -373,7 +412,7 @@ class BaseBP(CallbackSupport, BaseEstimator):
                 self,
                 callback_context,
                 **callback_data,
-                fitted_attributes=self._fitted_attributes,
+                fitted_attributes=partial(self._fitted_attributes, net=net),
                 task_name="iteration" if self.solver == "lbfgs" else "epoch",
             )
         if sp.issparse(X):
@@ -405,11 +444,18 @@ class BaseBP(CallbackSupport, BaseEstimator):
             )
         return hidden_sizes, activations
 
-    def _build_network(self, n_features, hidden_sizes, activations, n_outputs):
+    def _build_network(self, n_features, hidden_sizes, activations, n_outputs, ns):
         """The ``Network`` to train, recorded in the fitted attributes."""
         output = self._output_activation(n_outputs)
         layer_sizes = (n_features, *hidden_sizes, n_outputs)
-        net = Network(layer_sizes, activations, output, self.loss, self._loss_params())
+        net = Network(
+            layer_sizes,
+            activations,
+            output,
+            self.loss,
+            self._loss_params(),
+            namespace=ns,
+        )
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(layer_sizes)
         self.out_activation_ = output
@@ -420,11 +466,13 @@ class BaseBP(CallbackSupport, BaseEstimator):
         """``(theta, rng)``: fresh weights, or the fitted ones to continue from."""
         if first_call:
             rng = check_random_state(self.random_state)
-            theta = np.empty(net.layout.size, dtype=dtype)
+            # Drawn on the host: the same weights in every array library.
+            ns = net.namespace
+            theta = np.empty(net.layout.size, dtype=ns.host_dtype(dtype))
             schemes = layer_schemes(self.init, net.activations)
-            init_params(theta, net.layout, schemes, rng)
+            init_params(theta, net.layout.host, schemes, rng)
             self._reset_history()
-            return theta, rng
+            return ns.to_device(theta), rng
         return self._training_theta(net, dtype), self._restored_rng()
 
     def _train(
@@ -451,7 +499,7 @@ class BaseBP(CallbackSupport, BaseEstimator):
         validate = None
         if validation is not None:
             validate = self._validator(
-                net, *self._validate_validation_set(*validation, X.dtype)
+                net, *self._validate_validation_set(*validation, X.dtype, net.namespace)
             )
         elif self.early_stopping:
             X, Y, sample_weight, held_out = self._split_validation(
@@ -478,7 +526,7 @@ class BaseBP(CallbackSupport, BaseEstimator):
             stop_on_validation=self.early_stopping,
             verbose=bool(self.verbose),
         )
-        optimizer = self._optimizer(net.layout.size, theta.dtype)
+        optimizer = self._optimizer(net.layout.size, theta.dtype, net.namespace)
         monitor = StoppingMonitor(
             float(self.tol), self.n_iter_no_change, **self._stopping_state
         )
@@ -500,7 +548,7 @@ class BaseBP(CallbackSupport, BaseEstimator):
         self._stopping_state = monitor.state()
         return history
 
-    def _optimizer(self, size, dtype):
+    def _optimizer(self, size, dtype, namespace):
         if self.solver == "sgd":
             optimizer = SGD(
                 size,
@@ -510,6 +558,7 @@ class BaseBP(CallbackSupport, BaseEstimator):
                 nesterov=self.nesterovs_momentum,
                 schedule=self.learning_rate_schedule,
                 power_t=self.power_t,
+                namespace=namespace,
             )
         else:
             optimizer = Adam(
@@ -519,6 +568,7 @@ class BaseBP(CallbackSupport, BaseEstimator):
                 beta_1=self.beta_1,
                 beta_2=self.beta_2,
                 epsilon=self.epsilon,
+                namespace=namespace,
             )
         # Carry the state of an earlier call over when it is the same solver's
         # (``_training_theta`` has checked the layout, and dropped the state if
@@ -553,6 +603,7 @@ class BaseBP(CallbackSupport, BaseEstimator):
                 f"{X.shape[0]}), but needs {n_needed}{held_out}; increase "
                 "validation_fraction, use more data, or pass X_val and y_val."
             )
+        # train_test_split takes the rows in each array's own library.
         arrays = [X, y, Y] if sample_weight is None else [X, y, Y, sample_weight]
         parts = train_test_split(
             *arrays,
@@ -562,7 +613,7 @@ class BaseBP(CallbackSupport, BaseEstimator):
         )
         X_train, X_val, _, y_val, Y_train, _ = parts[:6]
         sw_train, sw_val = (None, None) if sample_weight is None else parts[6:]
-        if sample_weight is not None and not float(sw_train.sum()) > 0:
+        if sample_weight is not None and not float(to_numpy(sw_train).sum()) > 0:
             # (An all-zero validation part is caught by _validator.)
             raise ValueError(
                 "early_stopping=True split the data so that every training "
@@ -572,15 +623,22 @@ class BaseBP(CallbackSupport, BaseEstimator):
             )
         return X_train, Y_train, sw_train, (X_val, y_val, sw_val)
 
-    def _validate_validation_set(self, X_val, y_val, sample_weight_val, dtype):
+    def _validate_validation_set(self, X_val, y_val, sample_weight_val, dtype, ns):
         """Check a user's validation set like the training data."""
-        X_val, y_val = self._validate_input(X_val, y_val, reset=False)
+        check_same_namespace(ns, X_val, "X_val")
+        X_val, y_val = self._validate_input(X_val, y_val, reset=False, xp=ns.xp)
         self._check_validation_targets(y_val)
         if sample_weight_val is not None:
-            sample_weight_val = check_sample_weight(
-                sample_weight_val, X_val, dtype=dtype
+            sample_weight_val = ns.to_device(
+                check_sample_weight(
+                    to_numpy(sample_weight_val),
+                    X_val.shape[0],
+                    dtype=ns.host_dtype(dtype),
+                )
             )
-        return X_val.astype(dtype, copy=False), y_val, sample_weight_val
+        if ns.is_numpy:
+            return X_val.astype(dtype, copy=False), y_val, sample_weight_val
+        return ns.xp.astype(X_val, dtype), y_val, sample_weight_val
 
     def _check_scoring_name(self):
         """An unknown ``scoring`` name fails at ``fit``, used or not."""
@@ -595,31 +653,43 @@ class BaseBP(CallbackSupport, BaseEstimator):
 
     def _validator(self, net, X_val, y_val, sw_val):
         """``validate(theta) -> (score, loss)`` on a validation set, for the trainer."""
-        if sw_val is not None and not float(sw_val.sum()) > 0:
+        ns = net.namespace
+        sw_val_host = to_numpy(sw_val)
+        if sw_val is not None and not float(sw_val_host.sum()) > 0:
             raise ValueError(
                 "The validation samples' weights sum to zero, so no validation "
                 "score or loss is defined. Give some validation samples a "
                 "positive weight (sample_weight_val), or, for the early_stopping "
                 "split, change validation_fraction or random_state."
             )
-        Y_val = self._encode_targets(y_val, X_val.dtype)
+        Y_val = self._encode_targets(y_val, ns.host_dtype(X_val.dtype))
+        if not ns.is_numpy:
+            Y_val = ns.as_dtype(Y_val, X_val.dtype)
         scorer = None
         if self.scoring not in (None, "loss"):
             scorer = check_scoring(self, scoring=self.scoring)
+            # A scorer compares predict's output (numbers in X's namespace) with
+            # y_val: give it y_val there too, unless the labels are strings.
+            y_val_scorer = y_val
+            if not ns.is_numpy and y_val.dtype.kind in "biuf":
+                y_val_scorer = ns.to_device(y_val)
 
         def validate(theta):
             W, b = net.layout.views(theta)
             logits = net.logits(W, b, X_val)
             loss = net.data_loss(logits, Y_val, sw_val)
             if self.scoring is None:
-                score = self._score_logits(self._fitted_logits(logits), y_val, sw_val)
+                # On the host: a small (n_val, n_outputs) array per epoch.
+                fitted = to_numpy(self._fitted_logits(logits, ns))
+                score = self._score_logits(fitted, y_val, sw_val_host)
             elif self.scoring == "loss":
                 score = -loss
             else:
                 # A scikit-learn scorer calls predict or predict_proba: give it a
                 # copy of this estimator that predicts with the current weights.
                 kwargs = {} if sw_val is None else {"sample_weight": sw_val}
-                score = scorer(self._model_with(theta), X_val, y_val, **kwargs)
+                model = self._model_with(theta, net)
+                score = scorer(model, X_val, y_val_scorer, **kwargs)
             return score, loss
 
         return validate
@@ -679,18 +749,22 @@ class BaseBP(CallbackSupport, BaseEstimator):
     #: Whether ``y`` must be numeric (the regressor's) rather than labels.
     _y_numeric = False
 
-    def _validate_input(self, X, y, reset):
-        """Validate ``X`` and ``y`` for training (subclasses adapt ``y``)."""
-        return validate_data(
+    def _validate_input(self, X, y, reset, xp=np):
+        """Validate ``X`` and ``y`` for training (subclasses adapt ``y``).
+
+        ``X`` stays in its namespace ``xp``; ``y`` comes back as a NumPy array.
+        """
+        X, y = validate_data(
             self,
             native_byte_order(X),
-            native_byte_order(y),
+            native_byte_order(to_numpy(y)),
             accept_sparse=["csr", "csc"],
-            dtype=(np.float64, np.float32),
+            dtype=(xp.float64, xp.float32),
             multi_output=True,
             y_numeric=self._y_numeric,
             reset=reset,
         )
+        return X, to_numpy(y)
 
     def _reset_history(self):
         self.loss_curve_ = []
@@ -722,7 +796,15 @@ class BaseBP(CallbackSupport, BaseEstimator):
                 f"{expected_bias}). Set warm_start=False, restore "
                 "hidden_layer_sizes, or give coefs_ and intercepts_ these shapes."
             )
-        theta = net.layout.pack(self.coefs_, self.intercepts_, dtype)
+        ns = net.namespace
+        if ns.is_numpy and isinstance(self.coefs_[0], np.ndarray):
+            theta = net.layout.pack(self.coefs_, self.intercepts_, dtype)
+        else:  # from wherever the last fit left them to where this one runs
+            theta = net.layout.pack(
+                [ns.to_device(c) for c in self.coefs_],
+                [ns.to_device(b) for b in self.intercepts_],
+                dtype,
+            )
         if params_digest(theta) != self._params_digest:
             self._optimizer_state = None
         else:
@@ -732,13 +814,15 @@ class BaseBP(CallbackSupport, BaseEstimator):
             # float32, steps larger than an Adam update for y ~ 1e6).
             saved = getattr(self, "_training_params", None)
             if saved is not None and saved.dtype == theta.dtype:
-                return saved.copy()
+                return ns.copy(ns.to_device(saved))
         self._unfold_output_layer(net, theta)
         return theta
 
     def _restored_rng(self):
         rng = np.random.RandomState()
-        rng.set_state(self._rng_state)
+        # The state's key array is NumPy's, unless a move of the whole model
+        # (move_estimator_to) took it along to another library.
+        rng.set_state(tuple(to_numpy(part) for part in self._rng_state))
         return rng
 
     def _store(self, net, theta, history, rng):
@@ -747,7 +831,7 @@ class BaseBP(CallbackSupport, BaseEstimator):
         self._params_digest = params_digest(fitted)
         # The regressor's fitted weights are a folded copy: keep the training
         # units too, so that the next warm start resumes exactly.
-        self._training_params = None if fitted is theta else theta.copy()
+        self._training_params = None if fitted is theta else net.namespace.copy(theta)
         self._rng_state = rng.get_state()
         self.n_iter_ = history.n_iter
         self.t_ += history.samples_seen
@@ -808,8 +892,8 @@ class BaseBP(CallbackSupport, BaseEstimator):
         affine = self._logit_affine()
         if affine is None:
             return theta
-        scale, shift = affine
-        fitted = theta.copy()
+        scale, shift = self._affine_in(net.namespace, affine, theta.dtype)
+        fitted = net.namespace.copy(theta)
         W, b = net.layout.views(fitted)
         W[-1] *= scale  # each output column by its own scale
         b[-1] *= scale
@@ -821,30 +905,46 @@ class BaseBP(CallbackSupport, BaseEstimator):
         affine = self._logit_affine()
         if affine is None:
             return
-        scale, shift = affine
+        scale, shift = self._affine_in(net.namespace, affine, theta.dtype)
         W, b = net.layout.views(theta)
         b[-1] -= shift
         b[-1] /= scale
         W[-1] /= scale
 
-    def _fitted_logits(self, logits):
+    @staticmethod
+    def _affine_in(ns, affine, dtype):
+        """``(scale, shift)`` ready to combine with ``dtype`` arrays of ``ns``.
+
+        NumPy takes the float64 statistics as they are (in-place arithmetic
+        casts back); the standard wants operands of the array's own dtype.
+        """
+        if ns.is_numpy:
+            return affine
+        return tuple(ns.xp.astype(ns.to_device(part), dtype) for part in affine)
+
+    def _fitted_logits(self, logits, ns):
         """Logits of the training units mapped to the fitted units."""
         affine = self._logit_affine()
         if affine is None:
             return logits
-        scale, shift = affine
+        scale, shift = self._affine_in(ns, affine, logits.dtype)
         return logits * scale + shift
 
-    def _fitted_attributes(self, theta):
-        """What a copy of this estimator needs to predict with ``theta``."""
-        net = self._network
+    def _fitted_attributes(self, theta, net=None):
+        """What a copy of this estimator needs to predict with ``theta``.
+
+        ``net`` is the network being trained (by default the fitted one).
+        """
+        net = self._network if net is None else net
+        # A copy: training goes on updating theta in place.
+        theta = net.namespace.copy(theta)
         coefs, intercepts = net.layout.views(self._fold_output_layer(net, theta))
         return {"coefs_": coefs, "intercepts_": intercepts}
 
-    def _model_with(self, theta):
+    def _model_with(self, theta, net):
         """A shallow copy of this estimator that predicts with ``theta``."""
         model = copy.copy(self)
-        for name, value in self._fitted_attributes(theta).items():
+        for name, value in self._fitted_attributes(theta, net).items():
             setattr(model, name, value)
         return model
 
@@ -861,14 +961,30 @@ class BaseBP(CallbackSupport, BaseEstimator):
     @property
     def _network(self):
         """The ``Network`` of the fitted model, rebuilt from plain attributes."""
+        coef = self.coefs_[0]
+        if isinstance(coef, np.ndarray):
+            return self._network_for(NUMPY)
+        return self._network_for(input_namespace(coef))
+
+    def _network_for(self, ns):
+        """The fitted model's ``Network`` in namespace ``ns`` (where coefs_ are).
+
+        The cached one unless it computes elsewhere: a model moved to another
+        library or device (move_estimator_to) carries its old cache along.
+        """
         net = self.__dict__.get("_network_cache")
-        if net is None:
+        if (
+            net is None
+            or net.namespace.xp is not ns.xp
+            or net.namespace.device != ns.device
+        ):
             net = Network(
                 self._layer_sizes,
                 self._layer_activations,
                 self.out_activation_,
                 self._fitted_loss,
                 self._fitted_loss_params,
+                namespace=ns,
             )
             self._network_cache = net
         return net
@@ -878,27 +994,33 @@ class BaseBP(CallbackSupport, BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
 
-    def _logits(self, X):
-        """Output logits in fitted units, from the forward pass."""
-        X = self._predict_input(X)
-        return self._network.logits(self.coefs_, self.intercepts_, X)
+    def _logits(self, X, method):
+        """``(logits in fitted units, namespace)``, from the forward pass."""
+        ns, X = self._predict_input(X, method)
+        return self._network_for(ns).logits(self.coefs_, self.intercepts_, X), ns
 
-    def _predict_input(self, X):
-        """Check the model is fitted and validate ``X`` as every predictor does."""
+    def _predict_input(self, X, method):
+        """Check the model is fitted and validate ``X`` as every predictor does.
+
+        Returns ``(namespace, X)``: the model's ``ArrayNamespace``, which must be
+        ``X``'s (a ``ValueError`` otherwise), and ``X`` validated.
+        """
         if not self.__sklearn_is_fitted__():
             check_is_fitted(self)  # raises NotFittedError with sklearn's message
-        if not self._is_plain_valid_input(X):
-            X = validate_data(
-                self,
-                X,
-                accept_sparse=["csr", "csc"],
-                dtype=(np.float64, np.float32),
-                reset=False,
-            )
-            dtype = self.coefs_[0].dtype
-            if X.dtype != dtype:
-                X = X.astype(dtype)
-        return X
+        if self._is_plain_valid_input(X):
+            return NUMPY, X
+        ns = fitted_namespace(self, X, method)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=(ns.xp.float64, ns.xp.float32),
+            reset=False,
+        )
+        dtype = self.coefs_[0].dtype
+        if X.dtype != dtype:
+            X = X.astype(dtype) if ns.is_numpy else ns.xp.astype(X, dtype)
+        return ns, X
 
     def _is_plain_valid_input(self, X):
         """True for input that ``validate_data`` would pass through unchanged.
@@ -910,6 +1032,7 @@ class BaseBP(CallbackSupport, BaseEstimator):
         """
         return (
             type(X) is np.ndarray
+            and type(self.coefs_[0]) is np.ndarray
             and X.ndim == 2
             and X.dtype == self.coefs_[0].dtype
             and X.shape[0] > 0
@@ -978,7 +1101,7 @@ class BaseBP(CallbackSupport, BaseEstimator):
                 f"hidden layer(s); use 0 to {n_hidden - 1}, or -{n_hidden} to -1 "
                 "counting from the last hidden layer."
             )
-        X = self._predict_input(X)
-        return self._network.logits(
+        ns, X = self._predict_input(X, "hidden_activations")
+        return self._network_for(ns).logits(
             self.coefs_, self.intercepts_, X, layer=int(layer) % n_hidden
         )

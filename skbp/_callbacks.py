@@ -79,7 +79,7 @@ class CallbackHooks(TrainingHooks):
         ``{"sample_weight": ...}`` when ``fit`` was given sample weights.
     fitted_attributes : callable
         ``fitted_attributes(theta) -> dict`` of the attributes that turn a copy
-        of ``estimator`` into a model predicting with ``theta``.
+        of ``estimator`` into a model predicting with a copy of ``theta``.
     task_name : str
         Name of the per-epoch subtasks ("epoch", or "iteration" for L-BFGS).
     """
@@ -100,7 +100,8 @@ class CallbackHooks(TrainingHooks):
         # training goes on updating ``theta`` in place.
         if theta is None:
             return None
-        return lambda: self._fitted_attributes(theta.copy())
+        # (fitted_attributes copies theta itself.)
+        return lambda: self._fitted_attributes(theta)
 
     def epoch_begin(self, theta, n_batches):
         self._epoch = self._context.subcontext(

@@ -5,6 +5,12 @@ validation, history, callbacks, the prediction input path) is in ``_base``; this
 module adds what is particular to classification: label binarisation for binary,
 multiclass and multilabel targets, ``class_weight``, the output function, and
 ``predict`` / ``predict_proba`` / ``predict_log_proba``.
+
+Labels follow scikit-learn's rules for array API classifiers (``LogisticRegression``
+in scikit-learn 1.9): they are encoded on the host, ``classes_`` lives in the
+namespace and on the device of the ``y`` given to ``fit``, and ``predict`` returns
+numeric labels in the namespace and on the device of ``X`` (string labels stay a
+NumPy array).
 """
 
 import numpy as np
@@ -16,14 +22,19 @@ from sklearn.utils import column_or_1d, compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+from skbp._array_api import move, namespace_and_device, to_numpy
 from skbp._base import BaseBP, stochastic_solver
-from skbp._compat import StrOptions, _fit_context
+from skbp._compat import StrOptions, _fit_context, is_numpy_namespace
 from skbp._docstrings import fill_doc
 from skbp._losses import (
     CLASSIFICATION_LOSSES,
+    log_logistic_xp,
     log_softmax,
+    log_softmax_xp,
+    logistic_xp,
     output_function_for,
     softmax,
+    softmax_xp,
 )
 from skbp._mlp_convert import from_mlp, to_mlp
 
@@ -319,17 +330,17 @@ class BPClassifier(ClassifierMixin, BaseBP):
     def _is_multilabel(self):
         return self._label_binarizer.y_type_.startswith("multilabel")
 
-    def _validate_input(self, X, y, reset):
-        X, y = super()._validate_input(X, y, reset)
+    def _validate_input(self, X, y, reset, xp=np):
+        X, y = super()._validate_input(X, y, reset, xp)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y
 
-    def _training_sample_weight(self, X, y, sample_weight, incremental):
+    def _training_sample_weight(self, n_samples, dtype, y, sample_weight, incremental):
         check_classification_targets(y)
         if sample_weight is not None:
             sample_weight = super()._training_sample_weight(
-                X, y, sample_weight, incremental
+                n_samples, dtype, y, sample_weight, incremental
             )
         if self.class_weight is not None:
             if incremental and self.class_weight == "balanced":
@@ -339,7 +350,7 @@ class BPClassifier(ClassifierMixin, BaseBP):
                     "sklearn.utils.class_weight.compute_class_weight and pass them "
                     "as a dict."
                 )
-            class_sw = compute_sample_weight(self.class_weight, y).astype(X.dtype)
+            class_sw = compute_sample_weight(self.class_weight, y).astype(dtype)
             if (class_sw < 0).any():
                 raise ValueError(
                     f"class_weight={self.class_weight!r} has negative weights; "
@@ -396,13 +407,23 @@ class BPClassifier(ClassifierMixin, BaseBP):
         self._label_binarizer = binarizer
         self.classes_ = binarizer.classes_
 
+    def _move_fitted_targets(self, namespace, y_space):
+        # scikit-learn's rule: classes_ in the namespace and on the device of y.
+        xp_y, device_y = y_space
+        if not is_numpy_namespace(xp_y):
+            self.classes_ = move(self.classes_, xp_y, device_y)
+
+    @property
+    def _host_classes(self):
+        """``classes_`` as a NumPy array (it may live on a device)."""
+        return to_numpy(self.classes_)
+
     def _check_labels(self, y, classes, incremental):
-        if classes is not None and not np.array_equal(
-            np.unique(classes), self.classes_
-        ):
+        fitted = self._host_classes
+        if classes is not None and not np.array_equal(np.unique(classes), fitted):
             raise ValueError(
                 f"classes={np.unique(classes).tolist()} differs from the classes of "
-                f"the first partial_fit call, {self.classes_.tolist()}."
+                f"the first partial_fit call, {fitted.tolist()}."
             )
         if self._is_multilabel:
             self._check_indicator_columns(y)
@@ -410,26 +431,26 @@ class BPClassifier(ClassifierMixin, BaseBP):
         check_classification_targets(y)
         labels = np.unique(y)
         if incremental:
-            unseen = np.setdiff1d(labels, self.classes_)
+            unseen = np.setdiff1d(labels, fitted)
             if unseen.size:
                 raise ValueError(
                     f"y contains labels {unseen.tolist()} not seen before "
-                    f"(classes_={self.classes_.tolist()}); pass every label with "
+                    f"(classes_={fitted.tolist()}); pass every label with "
                     "classes= on the first partial_fit call."
                 )
-        elif not np.array_equal(labels, self.classes_):
+        elif not np.array_equal(labels, fitted):
             # As MLPClassifier: a warm start continues the same model, whose
             # output units are these classes.
             raise ValueError(
                 "warm_start can only be used where y has the same classes as in "
-                f"the previous call to fit: previously {self.classes_.tolist()}, "
+                f"the previous call to fit: previously {fitted.tolist()}, "
                 f"y has {labels.tolist()}. Set warm_start=False to start afresh."
             )
 
     def _check_indicator_columns(self, y):
-        if y.ndim != 2 or y.shape[1] != len(self.classes_):
+        if y.ndim != 2 or y.shape[1] != self.classes_.shape[0]:
             raise ValueError(
-                f"y must be an indicator matrix with {len(self.classes_)} "
+                f"y must be an indicator matrix with {self.classes_.shape[0]} "
                 "columns, as in the first call."
             )
 
@@ -438,11 +459,12 @@ class BPClassifier(ClassifierMixin, BaseBP):
             self._check_indicator_columns(y_val)
             return
         check_classification_targets(y_val)
-        unseen = np.setdiff1d(np.unique(y_val), self.classes_)
+        fitted = self._host_classes
+        unseen = np.setdiff1d(np.unique(y_val), fitted)
         if unseen.size:
             raise ValueError(
                 f"y_val contains labels {unseen.tolist()} that the training data "
-                f"does not have (classes_={self.classes_.tolist()})."
+                f"does not have (classes_={fitted.tolist()})."
             )
 
     def _encode_targets(self, y, dtype):
@@ -464,13 +486,37 @@ class BPClassifier(ClassifierMixin, BaseBP):
     # --------------------------------------------------------------- predicting
 
     def _labels_from_logits(self, logits):
+        """Predicted labels of NumPy logits, as a NumPy array."""
+        classes = self.classes_
+        if not isinstance(classes, np.ndarray):
+            classes = self._host_classes
         if self._is_multilabel:
             return (logits > 0).astype(int)
         if logits.shape[1] == 1:
             # sigmoid(z) > 0.5 exactly when z > 0.
-            return self.classes_[(logits[:, 0] > 0).astype(int)]
+            return classes[(logits[:, 0] > 0).astype(int)]
         # softmax and normalised logistic outputs are both monotone in the logits.
-        return self.classes_[np.argmax(logits, axis=1)]
+        return classes[np.argmax(logits, axis=1)]
+
+    def _labels_from_logits_xp(self, logits, ns):
+        """``_labels_from_logits`` for logits of an array API namespace ``ns``.
+
+        As scikit-learn's linear classifiers: the class indices are taken from
+        ``classes_`` in its own namespace, and numeric labels are then moved to
+        the namespace and device of ``X`` (string labels stay NumPy's).
+        """
+        xp = ns.xp
+        if self._is_multilabel:
+            return xp.astype(logits > 0.0, xp.int64)
+        if logits.shape[1] == 1:
+            indices = xp.astype(logits[:, 0] > 0.0, xp.int64)
+        else:
+            indices = xp.argmax(logits, axis=1)
+        xp_c, device_c = namespace_and_device(self.classes_)
+        labels = xp_c.take(self.classes_, move(indices, xp_c, device_c), axis=0)
+        if isinstance(labels, np.ndarray) and labels.dtype.kind not in "biuf":
+            return labels
+        return ns.to_device(labels)
 
     def predict(self, X):
         """Predict class labels.
@@ -493,7 +539,10 @@ class BPClassifier(ClassifierMixin, BaseBP):
         >>> clf.predict(X[[0, 50, 100]])
         array([0, 1, 2])
         """
-        return self._labels_from_logits(self._logits(X))
+        logits, ns = self._logits(X, "predict")
+        if ns.is_numpy:
+            return self._labels_from_logits(logits)
+        return self._labels_from_logits_xp(logits, ns)
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -517,7 +566,9 @@ class BPClassifier(ClassifierMixin, BaseBP):
         >>> clf.predict_proba(X[:2]).sum(axis=1)
         array([1., 1.])
         """
-        logits = self._logits(X)
+        logits, ns = self._logits(X, "predict_proba")
+        if not ns.is_numpy:
+            return self._proba_xp(logits, ns.xp)
         if self._is_multilabel:
             # Each label's probability stays strictly inside (0, 1): sigmoid rounds
             # to exactly 1.0 from z > 37, which would claim certainty.
@@ -532,6 +583,21 @@ class BPClassifier(ClassifierMixin, BaseBP):
         # sigmoid(z) / sum(sigmoid(z)) is the softmax of log(sigmoid(z)); written
         # so, it survives rows whose sigmoid outputs all underflow to 0.
         return softmax(log_expit(logits))
+
+    def _proba_xp(self, logits, xp):
+        """``predict_proba`` for logits of an array API namespace ``xp``."""
+        if self._is_multilabel:
+            proba = logistic_xp(xp, logits)
+            info = xp.finfo(proba.dtype)
+            # NumPy's epsneg, the gap below 1, is half of eps.
+            return xp.clip(proba, info.smallest_normal, 1.0 - info.eps / 2)
+        if logits.shape[1] == 1:
+            return xp.concat(
+                [logistic_xp(xp, -logits), logistic_xp(xp, logits)], axis=1
+            )
+        if self.out_activation_ == "softmax":
+            return softmax_xp(xp, logits)
+        return softmax_xp(xp, log_logistic_xp(xp, logits))
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed from the logits.
@@ -555,7 +621,9 @@ class BPClassifier(ClassifierMixin, BaseBP):
         >>> bool(np.isfinite(clf.predict_log_proba(X)).all())
         True
         """
-        logits = self._logits(X)
+        logits, ns = self._logits(X, "predict_log_proba")
+        if not ns.is_numpy:
+            return self._log_proba_xp(logits, ns.xp)
         if self._is_multilabel:
             return log_expit(logits)
         if logits.shape[1] == 1:
@@ -563,6 +631,56 @@ class BPClassifier(ClassifierMixin, BaseBP):
         if self.out_activation_ == "softmax":
             return log_softmax(logits)
         return log_softmax(log_expit(logits))
+
+    def _log_proba_xp(self, logits, xp):
+        """``predict_log_proba`` for logits of an array API namespace ``xp``."""
+        if self._is_multilabel:
+            return log_logistic_xp(xp, logits)
+        if logits.shape[1] == 1:
+            return xp.concat(
+                [log_logistic_xp(xp, -logits), log_logistic_xp(xp, logits)], axis=1
+            )
+        if self.out_activation_ == "softmax":
+            return log_softmax_xp(xp, logits)
+        return log_softmax_xp(xp, log_logistic_xp(xp, logits))
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)`` against ``y`` (subset accuracy if multilabel).
+
+        The labels are compared on the host, whatever array library ``X`` and
+        ``y`` are in: scikit-learn's ``accuracy_score`` would need float64 on
+        the device, which some devices (Apple's MPS) lack.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            True labels for ``X``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy of ``self.predict(X)`` with respect to ``y``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skbp import BPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = BPClassifier(solver="lbfgs", random_state=0).fit(X, y)
+        >>> clf.score(X, y) > 0.95
+        True
+        """
+        return float(
+            accuracy_score(
+                to_numpy(y),
+                to_numpy(self.predict(X)),
+                sample_weight=to_numpy(sample_weight),
+            )
+        )
 
     # ------------------------------------------------------ beyond MLPClassifier
 

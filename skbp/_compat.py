@@ -7,7 +7,12 @@ release moves or renames one of them, this is the one file to change.
 
 import inspect
 
+import numpy as np
 from sklearn.base import _fit_context
+from sklearn.utils._array_api import (
+    _is_numpy_namespace,
+    get_namespace_and_device,
+)
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
@@ -16,12 +21,18 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import _check_sample_weight
 
+try:  # scikit-learn >= 1.8: arrays between namespaces and devices
+    from sklearn.utils._array_api import move_to
+except ImportError:  # scikit-learn < 1.8 (skbp then supports NumPy only)
+    move_to = None
+
 try:  # scikit-learn >= 1.9; its fit hooks are the private _init_callback_context
     from sklearn.callback import CallbackSupportMixin
 except ImportError:  # scikit-learn < 1.9 has no callback API
     CallbackSupportMixin = None
 
 __all__ = [
+    "ARRAY_API_SUPPORTED",
     "CallbackSupportMixin",
     "check_sample_weight",
     "Interval",
@@ -30,12 +41,24 @@ __all__ = [
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",
+    "get_namespace_and_device",
     "is_callback_state",
+    "is_numpy_namespace",
     "mlp_label_binarizer",
     "mlp_no_improvement_count",
     "mlp_regression_losses",
+    "move_to",
     "set_mlp_private_state",
 ]
+
+#: Whether this scikit-learn has what skbp's array API support is built on: its
+#: ``move_to`` and its vendored array-api-compat (scikit-learn >= 1.8).
+ARRAY_API_SUPPORTED = move_to is not None
+
+
+def is_numpy_namespace(xp):
+    """Whether ``xp`` (from ``get_namespace_and_device``) is NumPy's."""
+    return _is_numpy_namespace(xp)
 
 
 def mlp_label_binarizer(mlp):
@@ -97,13 +120,17 @@ _ZERO_WEIGHTS_FLAG = (
 )
 
 
-def check_sample_weight(sample_weight, X, *, dtype):
-    """Validated non-negative sample weights; all-zero weights are let through.
+def check_sample_weight(sample_weight, n_samples, *, dtype):
+    """Validated non-negative sample weights, a NumPy array of ``dtype``.
 
-    skbp checks for all-zero weights itself, after ``class_weight`` is
-    multiplied in, so its message is the same on every scikit-learn version.
+    All-zero weights are let through: skbp checks for them itself, after
+    ``class_weight`` is multiplied in, so its message is the same on every
+    scikit-learn version. The weights are validated on the host, for
+    ``n_samples`` rows (scikit-learn reads only the length of the ``X`` it
+    is given, here a zero-column stand-in), and a NumPy ``dtype``.
     """
     kwargs = {"allow_all_zero_weights": True} if _ZERO_WEIGHTS_FLAG else {}
+    stand_in = np.empty((n_samples, 0), dtype=dtype)
     return _check_sample_weight(
-        sample_weight, X, dtype=dtype, ensure_non_negative=True, **kwargs
+        sample_weight, stand_in, dtype=dtype, ensure_non_negative=True, **kwargs
     )

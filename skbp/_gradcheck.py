@@ -278,7 +278,7 @@ def check_gradients(estimator, X, y, *, sample_weight=None, eps=1e-6, random_sta
     # The same targets and weight vector fit uses (class_weight multiplied in),
     # at the parameters in the units the network trains in.
     sample_weight = estimator._training_sample_weight(
-        X, y, sample_weight, incremental=False
+        X.shape[0], np.float64, y, sample_weight, incremental=False
     )
     Y = np.asarray(estimator._encode_targets(y, np.float64), dtype=np.float64)
     theta = network.layout.pack(estimator.coefs_, estimator.intercepts_, np.float64)

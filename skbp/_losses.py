@@ -477,10 +477,10 @@ def softmax_xp(xp, z):
 
 
 def log_softmax_xp(xp, z):
-    """``log_softmax`` in namespace ``xp``."""
-    z_max = xp.max(z, axis=-1, keepdims=True)
-    total = xp.sum(xp.exp(z - z_max), axis=-1, keepdims=True)
-    return z - (xp.log(total) + z_max)
+    """``log_softmax`` in namespace ``xp`` (the row max off first, as there)."""
+    shifted = z - xp.max(z, axis=-1, keepdims=True)
+    total = xp.sum(xp.exp(shifted), axis=-1, keepdims=True)
+    return shifted - xp.log(total)
 
 
 def logistic_xp(xp, z):
@@ -499,8 +499,10 @@ def identity_xp(xp, z):
 
 
 def exp_xp(xp, z):
-    """``exp`` in namespace ``xp``."""
-    return xp.exp(z)
+    """``exp`` in namespace ``xp``, capped at the largest finite mean as there."""
+    host_dtype = np.float32 if z.dtype == xp.float32 else np.float64
+    limit = np.nextafter(np.log(np.finfo(host_dtype).max), host_dtype(0))
+    return xp.exp(xp.minimum(z, constant(xp, float(limit), z)))
 
 
 def _xlogy_xp(xp, x, y):

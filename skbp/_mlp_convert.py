@@ -20,6 +20,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from skbp._array_api import to_numpy
 from skbp._base import params_digest
 from skbp._compat import (
     mlp_label_binarizer,
@@ -278,10 +279,11 @@ def to_mlp(estimator):
     )
     # The fitted coefs_ are in the targets' units (the regressor's target
     # scaling is folded into the output layer), which is what the MLP predicts.
-    mlp.coefs_ = [np.array(c) for c in estimator.coefs_]
-    mlp.intercepts_ = [np.array(b) for b in estimator.intercepts_]
+    # NumPy copies, from whichever array library the model was fitted in.
+    mlp.coefs_ = [np.array(to_numpy(c)) for c in estimator.coefs_]
+    mlp.intercepts_ = [np.array(to_numpy(b)) for b in estimator.intercepts_]
     if is_classifier(estimator):
-        mlp.classes_ = np.array(estimator.classes_, copy=True)
+        mlp.classes_ = np.array(to_numpy(estimator.classes_), copy=True)
     mlp.n_features_in_ = estimator.n_features_in_
     if hasattr(estimator, "feature_names_in_"):
         mlp.feature_names_in_ = np.array(estimator.feature_names_in_, copy=True)

@@ -14,10 +14,16 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 
+from skbp._array_api import to_numpy
 from skbp._base import BaseBP, stochastic_solver
 from skbp._compat import Interval, StrOptions, _fit_context
 from skbp._docstrings import fill_doc
-from skbp._losses import OUTPUT_FUNCTIONS, REGRESSION_LOSSES, regression_output_for
+from skbp._losses import (
+    OUTPUT_FUNCTIONS,
+    OUTPUT_FUNCTIONS_XP,
+    REGRESSION_LOSSES,
+    regression_output_for,
+)
 from skbp._mlp_convert import from_mlp, to_mlp
 
 
@@ -405,6 +411,7 @@ default='squared_error'
     _y_numeric = True
 
     def _check_targets(self, y, name="y"):
+        # y is a NumPy array (see BaseBP._validate_input).
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(
                 f"Some value(s) of {name} are negative, which is not allowed for "
@@ -443,6 +450,13 @@ default='squared_error'
             self._logit_scale = np.where(std > 0, std, 1.0)
             self._logit_shift = mean
 
+    def _move_fitted_targets(self, namespace, y_space):
+        # The target scaling is folded into the output layer on the device: it
+        # lives there (the highest float precision the device has).
+        if self._logit_scale is not None:
+            self._logit_scale = namespace.to_device(self._logit_scale)
+            self._logit_shift = namespace.to_device(self._logit_shift)
+
     def _check_n_outputs(self, Y, name):
         if Y.shape[1] != self.n_outputs_:
             raise ValueError(
@@ -463,7 +477,7 @@ default='squared_error'
         affine = self._logit_affine()
         with np.errstate(over="ignore", invalid="ignore"):
             if affine is not None:
-                scale, shift = affine
+                scale, shift = (to_numpy(part) for part in affine)
                 folded = [scale, shift]
                 if regression_output_for(self.loss) == "exp":
                     Y = Y / np.exp(shift)
@@ -505,10 +519,16 @@ default='squared_error'
 
     # --------------------------------------------------------------- predicting
 
-    def _outputs(self, logits):
-        """Predictions from fitted-unit logits, in the shape of ``y`` in fit."""
-        outputs = OUTPUT_FUNCTIONS[self.out_activation_](logits, out=logits)
-        return outputs.ravel() if self._y_ndim == 1 else outputs
+    def _outputs(self, logits, ns=None):
+        """Predictions from fitted-unit logits, in the shape of ``y`` in fit.
+
+        ``ns`` is the logits' ``ArrayNamespace`` when it is not NumPy's.
+        """
+        if ns is None or ns.is_numpy:
+            outputs = OUTPUT_FUNCTIONS[self.out_activation_](logits, out=logits)
+            return outputs.ravel() if self._y_ndim == 1 else outputs
+        outputs = OUTPUT_FUNCTIONS_XP[self.out_activation_](ns.xp, logits)
+        return ns.xp.reshape(outputs, (-1,)) if self._y_ndim == 1 else outputs
 
     def predict(self, X):
         """Predict target values.
@@ -531,7 +551,7 @@ default='squared_error'
         >>> reg.fit(X, np.column_stack([X[:, 0], -X[:, 0]])).predict(X[:3]).shape
         (3, 2)
         """
-        return self._outputs(self._logits(X))
+        return self._outputs(*self._logits(X, "predict"))
 
     # ------------------------------------------------------- beyond MLPRegressor
 

@@ -2,15 +2,22 @@
 
 Set ``SKBP_TESTS_SEEDS=0-9`` (or ``all``) to run seed-dependent tests for several
 seeds, like scikit-learn's ``global_random_seed``.
+
+``SCIPY_ARRAY_API=1`` is set here, before SciPy is first imported: scikit-learn
+runs its array API checks only with it (and otherwise skips them), and array
+API dispatch (``test_array_api.py``) needs it.
 """
 
 import os
-import warnings
 
-import numpy as np
-import pytest
-from sklearn.datasets import load_iris, make_blobs, make_classification
-from sklearn.exceptions import ConvergenceWarning
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from sklearn.datasets import load_iris, make_blobs, make_classification  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 
 def _seeds():

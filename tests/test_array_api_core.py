@@ -165,6 +165,23 @@ def test_log_probabilities_match_numpy_where_probabilities_underflow(
     assert_allclose(result, expected, rtol=1e-14)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_logits_match_numpy(dtype, strict_namespace):
+    """The edge cases of NumPy's versions hold here too: the Poisson mean is
+    capped at the largest finite one, and log-softmax keeps the digits of large
+    float32 logits (the row max comes off before the sum)."""
+    ns = strict_namespace
+    z = np.array([[1e4, 1e4 + 1.0, -3.0], [800.0, 0.0, 90.0]], dtype=dtype)
+    mean = ns.to_host(OUTPUT_FUNCTIONS_XP["exp"](ns.xp, _on(ns, z)))
+    assert np.isfinite(mean).all()
+    assert_allclose(mean, OUTPUT_FUNCTIONS["exp"](z.copy()), rtol=_rtol(dtype))
+    log_proba = ns.to_host(OUTPUT_LOG_PROBA_XP["softmax"](ns.xp, _on(ns, z)))
+    assert_allclose(log_proba, OUTPUT_LOG_PROBA["softmax"](z), rtol=_rtol(dtype))
+    assert_allclose(
+        log_proba[0, :2], np.log([1 / (1 + np.e), np.e / (1 + np.e)]), rtol=1e-6
+    )
+
+
 # --------------------------------------------------------------- network
 
 #: Output kind -> (n_outputs, output function, loss).

@@ -1,7 +1,12 @@
 """scikit-learn's estimator checks over a few configured instances of each estimator.
 
-``check_array_api_input`` is skipped by scikit-learn itself unless the
-``SCIPY_ARRAY_API`` environment variable is set; that skip is expected.
+Both estimators declare array API support, so the checks include scikit-learn's
+array API checks (``check_array_api_input`` for every namespace and device,
+``check_array_api_mixed_inputs``, ``check_array_api_same_namespace``). They run
+with ``SCIPY_ARRAY_API=1`` (set in ``conftest.py``) on array-api-strict and,
+where installed, PyTorch; scikit-learn skips those whose library or device is
+absent (CuPy, CUDA, MPS, XPU, dpnp), and all of them on scikit-learn < 1.8,
+where skbp declares no array API support.
 """
 
 import pytest

@@ -30,6 +30,7 @@ LAYERS = {
     "_training": 0,
     # 1: scikit-learn glue shared by both estimators.
     "_compat": 1,
+    "_array_api": 1,
     "_callbacks": 1,
     "_base": 1,
     "_mlp_convert": 1,
