@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-oldest lint docs bench bench-quick bench-defaults bench-stream clean
+.PHONY: demo test test-oldest lint docs bench bench-quick bench-defaults bench-stream bench-array-api clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ bench-defaults: $(VENV)/.installed-test
 # Out-of-core training: peak memory against the file size (about 20 s).
 bench-stream: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_stream.py $(ARGS)
+
+# S3 on NumPy, PyTorch (CPU; CUDA or CuPy where present) and MLPClassifier.
+# Needs PyTorch in the venv for its rows: .venv/bin/pip install torch
+bench-array-api: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/bench_array_api.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(OLDEST) build *.egg-info .pytest_cache .ruff_cache

@@ -151,3 +151,36 @@ def test_each_documented_error_is_raised(row, error_namespace):
     assert type(raised.value).__name__ == kind
     start = message.removesuffix(" …")
     assert str(raised.value).startswith(start), str(raised.value)
+
+
+GUIDE = PAGE.parent / "user_guide.rst"
+
+
+def _code_blocks_of_section(title):
+    """The ``.. code-block:: python`` blocks of one user-guide section."""
+    text = GUIDE.read_text()
+    start = text.index(f"\n{title}\n") + 1
+    following = re.search(r"\n\n[^\n]+\n-{3,}\n", text[start + len(title) + 2 :])
+    section = text[start : start + len(title) + 2 + following.start()]
+    blocks = []
+    block = r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)"
+    for match in re.finditer(block, section):
+        lines = match.group(1).splitlines()
+        blocks.append("\n".join(line[4:] for line in lines))
+    return blocks
+
+
+def test_the_array_api_snippet_runs(capsys):
+    """The GPU section's snippet runs as written (on the CPU without a GPU)."""
+    pytest.importorskip("torch")
+    from skbp._compat import ARRAY_API_SUPPORTED
+
+    if not ARRAY_API_SUPPORTED:
+        pytest.skip("array API dispatch needs scikit-learn >= 1.8")
+    (snippet,) = _code_blocks_of_section("Running on GPU and other array libraries")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        exec(compile(snippet, "user_guide.rst", "exec"), {})
+    printed = capsys.readouterr().out.split()
+    assert printed[0] == "Tensor"
+    assert printed[-2:] == ["torch.Size([2000,", "2])"]
