@@ -916,10 +916,11 @@ class BaseBP(CallbackSupport, BaseEstimator):
         """``(scale, shift)`` ready to combine with ``dtype`` arrays of ``ns``.
 
         NumPy takes the float64 statistics as they are (in-place arithmetic
-        casts back); the standard wants operands of the array's own dtype.
+        casts back; host copies if a fit elsewhere moved them to a device); the
+        standard wants operands of the array's own dtype.
         """
         if ns.is_numpy:
-            return affine
+            return tuple(to_numpy(part) for part in affine)
         return tuple(ns.xp.astype(ns.to_device(part), dtype) for part in affine)
 
     def _fitted_logits(self, logits, ns):

@@ -21,6 +21,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
+from skbp._array_api import to_numpy
+from skbp._namespace import NUMPY
+
 __all__ = ["GradientCheck", "check_gradients", "check_network_gradients"]
 
 _TINY = float(np.finfo(np.float64).tiny)
@@ -265,9 +268,12 @@ def check_gradients(estimator, X, y, *, sample_weight=None, eps=1e-6, random_sta
             warnings.simplefilter("ignore")
             estimator.fit(X, y, sample_weight=sample_weight)
 
-    X = check_array(X, accept_sparse=["csr", "csc"], dtype=np.float64)
-    y = np.asarray(y)
-    network = estimator._network
+    # On the host in float64, wherever the model was fitted: finite differences
+    # need float64, which some devices lack.
+    X = check_array(to_numpy(X), accept_sparse=["csr", "csc"], dtype=np.float64)
+    y = np.asarray(to_numpy(y))
+    sample_weight = to_numpy(sample_weight)
+    network = estimator._network_for(NUMPY)
     if X.shape[1] != network.layout.layer_sizes[0]:
         raise ValueError(
             f"X has {X.shape[1]} features, but the estimator was fitted with "
@@ -281,7 +287,11 @@ def check_gradients(estimator, X, y, *, sample_weight=None, eps=1e-6, random_sta
         X.shape[0], np.float64, y, sample_weight, incremental=False
     )
     Y = np.asarray(estimator._encode_targets(y, np.float64), dtype=np.float64)
-    theta = network.layout.pack(estimator.coefs_, estimator.intercepts_, np.float64)
+    theta = network.layout.pack(
+        [to_numpy(c) for c in estimator.coefs_],
+        [to_numpy(b) for b in estimator.intercepts_],
+        np.float64,
+    )
     estimator._unfold_output_layer(network, theta)
     return check_network_gradients(
         network,

@@ -383,6 +383,19 @@ class Network:
             self._loss_fn = partial(self._loss_fn, **self.loss_params)
         self._workspaces = {}
 
+    def __deepcopy__(self, memo):
+        # A new network of the same description: the array API building
+        # blocks hold their namespace, a module, which cannot be copied; the
+        # work buffers are a cache.
+        return Network(
+            self.layout.layer_sizes,
+            self.activations,
+            self.output,
+            self.loss_name,
+            dict(self.loss_params),
+            namespace=self.namespace,
+        )
+
     def _loss_and_delta(self, logits, Y, delta):
         """``(per-sample loss, dL/dz)``; NumPy writes the delta into ``delta``."""
         if self.namespace.is_numpy:

@@ -21,6 +21,7 @@ from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from skbp._activations import ELU_ALPHA, LEAKY_RELU_SLOPE
+from skbp._array_api import to_numpy
 from skbp._classifier import BPClassifier
 from skbp._regressor import BPRegressor
 
@@ -217,6 +218,9 @@ def _logits(g, model, X_name, X_type):
         a = g.op("Cast", a, to=g.float_proto)  # integer or boolean input
     n_layers = len(model.coefs_)
     for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
+        # Host copies: a model fitted under array API dispatch keeps its
+        # parameters on its device.
+        W, b = to_numpy(W), to_numpy(b)
         z = g.op("Add", g.op("MatMul", a, g.const(W)), g.const(b))  # (n, fan_out)
         if i < n_layers - 1:
             a = ONNX_ACTIVATIONS[model._layer_activations[i]](g, z)
@@ -245,8 +249,8 @@ def _lookup_table(scope, clf):
     """The label values, or the class indices under skl2onnx's ``nocl`` option."""
     options = scope.get_options(clf, dict(nocl=False))
     if options["nocl"]:
-        return np.arange(len(clf.classes_), dtype=np.int64)
-    return _label_table(clf.classes_)
+        return np.arange(clf.classes_.shape[0], dtype=np.int64)
+    return _label_table(to_numpy(clf.classes_))
 
 
 def _check_zipmap(scope, clf, dtype):
@@ -353,7 +357,7 @@ def calculate_classifier_shapes(operator):
     check_input_and_output_numbers(operator, input_count_range=1, output_count_range=2)
     clf = operator.raw_operator
     n = operator.inputs[0].get_first_dimension()
-    n_classes = len(clf.classes_)
+    n_classes = clf.classes_.shape[0]
     if clf._is_multilabel:
         label_type = Int64TensorType([n, n_classes])
     else:

@@ -356,8 +356,16 @@ def _is_dask(data):
 
 
 def _take_rows(data, start, stop):
-    """Rows ``start:stop`` by position (pandas through ``iloc``), unread."""
-    return data.iloc[start:stop] if hasattr(data, "iloc") else data[start:stop]
+    """Rows ``start:stop`` by position (pandas through ``iloc``), unread.
+
+    ``data[start:stop, ...]``: the array API standard indexes every axis (an
+    array-api-strict matrix refuses ``data[start:stop]``).
+    """
+    if hasattr(data, "iloc"):
+        return data.iloc[start:stop]
+    if getattr(data, "ndim", 1) > 1:
+        return data[start:stop, ...]
+    return data[start:stop]
 
 
 def _read_rows(X, y, start, stop):

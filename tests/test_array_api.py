@@ -544,3 +544,113 @@ def test_to_mlp_from_a_model_fitted_elsewhere(lib, dispatch):
     assert_allclose(
         mlp.predict_proba(X), lib.numpy(model.predict_proba(lib(X))), rtol=1e-12
     )
+
+
+# ------------------------------------------------- the rest of skbp's toolbox
+
+
+@pytest.mark.parametrize("estimator", ["classifier", "regressor"])
+def test_check_gradients_of_a_model_fitted_elsewhere(lib, dispatch, estimator):
+    """check_gradients runs on the host in float64 wherever the model lives
+    (the regressor's target scaling, moved to the device by fit, included)."""
+    from skbp import check_gradients
+
+    if estimator == "classifier":
+        X, y = _classification()
+        model = BPClassifier((8,), activation="tanh", max_iter=5, random_state=0)
+    else:
+        X, y = _regression()
+        model = BPRegressor((8,), activation="tanh", max_iter=5, random_state=0)
+    model.fit(lib(X), lib(y))
+    result = check_gradients(model, lib(X), lib(y))
+    assert result.max_relative_error < 1e-6
+    assert lib.holds(model.coefs_[0])  # the model is left where it was
+
+
+def test_deepcopy_of_a_model_fitted_elsewhere(lib, dispatch):
+    import copy
+
+    X, y = _classification()
+    model = BPClassifier((8,), max_iter=3, random_state=0).fit(lib(X), lib(y))
+    model.predict(lib(X))  # builds the cached network, which holds the namespace
+    copied = copy.deepcopy(model)  # through __getstate__, without the network
+    assert lib.holds(copied.coefs_[0])
+    assert_array_equal(
+        lib.numpy(copied.predict_proba(lib(X))), lib.numpy(model.predict_proba(lib(X)))
+    )
+    # fit_stream's snapshots deep-copy the attributes, the network included.
+    state = copy.deepcopy(vars(model))
+    network = state["_network_cache"]
+    assert network.namespace is model._network.namespace
+    logits = network.logits(model.coefs_, model.intercepts_, lib(X))
+    assert_array_equal(
+        lib.numpy(logits),
+        lib.numpy(model._network.logits(model.coefs_, model.intercepts_, lib(X))),
+    )
+
+
+def test_fit_stream_trains_in_the_namespace(lib, dispatch):
+    from skbp import fit_stream
+
+    X, y = _classification(n_samples=300)
+    kwargs = dict(epochs=3, chunk_size=100, classes=np.arange(3), random_state=0)
+    model = fit_stream(BPClassifier((8,), random_state=0), lib(X), lib(y), **kwargs)
+    assert lib.holds(model.coefs_[0])
+    with sklearn.config_context(array_api_dispatch=False):
+        reference = fit_stream(BPClassifier((8,), random_state=0), X, y, **kwargs)
+    _assert_same_model(lib, reference, model, rtol=1e-9)
+
+
+@pytest.mark.parametrize("estimator", ["classifier", "regressor"])
+def test_to_onnx_of_a_model_fitted_elsewhere(lib, dispatch, estimator):
+    """ONNX export reads host copies of the parameters and labels."""
+    pytest.importorskip("onnxruntime")
+    import onnxruntime as ort
+
+    from skbp import to_onnx
+
+    if estimator == "classifier":
+        X, y = _classification(dtype=np.float32)
+        make = BPClassifier
+    else:
+        X, y = _regression(dtype=np.float32)
+        make = BPRegressor
+    model = make((8,), max_iter=5, random_state=0).fit(lib(X), lib(y))
+    onx = to_onnx(model, X[:1])
+    session = ort.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    outputs = session.run(None, {session.get_inputs()[0].name: X})
+    if estimator == "classifier":
+        labels, proba = outputs
+        assert_array_equal(labels, lib.numpy(model.predict(lib(X))))
+        expected = lib.numpy(model.predict_proba(lib(X)))
+        assert_allclose(proba, expected, rtol=1e-5, atol=1e-6)
+    else:
+        expected = lib.numpy(model.predict(lib(X)))
+        # float32 rounding, relative to the targets' scale (about 100).
+        atol = 1e-6 * np.abs(expected).max()
+        assert_allclose(outputs[0].reshape(expected.shape), expected, atol=atol)
+
+
+# scikit-learn's StandardScaler.fit divides by zero variance in its first
+# incremental step on array-api-strict (its own warning, not skbp's).
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide")
+def test_in_pipeline_grid_search_and_cross_validation(lib, dispatch):
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _classification(n_samples=150)
+    X_lib, y_lib = lib(X), lib(y)
+    pipe = make_pipeline(StandardScaler(), BPClassifier((8,), max_iter=5))
+    assert lib.holds(pipe.fit(X_lib, y_lib).predict(X_lib))
+    assert lib.holds(pipe[-1].coefs_[0])
+    scores = cross_val_score(BPClassifier((8,), max_iter=5), X_lib, y_lib, cv=3)
+    assert len(scores) == 3
+    search = GridSearchCV(
+        BPClassifier((8,), max_iter=5, random_state=0),
+        {"learning_rate": [0.01, 0.001]},
+        cv=3,
+    ).fit(X_lib, y_lib)
+    assert lib.holds(search.best_estimator_.coefs_[0])
