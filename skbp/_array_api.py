@@ -112,9 +112,16 @@ def check_same_namespace(namespace, X, name):
         return
     raise ValueError(
         f"{name} must be in the array namespace and on the device of X "
-        f"({namespace.name}, device {namespace.device}); got {other.name} arrays "
-        f"on device {other.device}."
+        f"({_describe(namespace)}); got {_describe(other)}. Move {name} there "
+        "(e.g. torch.asarray(X_val, device=X.device))."
     )
+
+
+def _describe(namespace):
+    """``numpy arrays`` or ``torch arrays on device cuda:0``, for messages."""
+    if namespace.is_numpy:
+        return "numpy arrays"
+    return f"{namespace.name} arrays on device {namespace.device}"
 
 
 def _fitted_description(estimator):
