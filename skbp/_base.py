@@ -18,8 +18,11 @@ attributes. The subclasses fill a few hooks:
 * ``_stratify`` -- labels for a stratified validation split, or None;
 * ``_score_logits`` -- the default validation score (accuracy, R²).
 
-The fitted state is plain data: arrays, numbers, strings, lists and dicts. The
-``Network`` that predicts is rebuilt from it on demand and never pickled.
+Two parts of ``BaseBP`` live in modules of their own: the validation set of the
+stochastic solvers (``skbp._validation``: the early-stopping split, a user's
+``X_val``, the per-epoch validator) and the fitted state (``skbp._fitted_state``:
+plain data, stored after training and turned back into a training buffer and a
+``Network`` on demand, never pickled).
 
 Array API input (``skbp._array_api``): with scikit-learn's array API dispatch
 on, ``X`` may be an array of any namespace. The network, the parameters and the
@@ -31,8 +34,6 @@ This module sits on top of the numeric core (``_network``, ``_training``, ...),
 which must never import it.
 """
 
-import copy
-import hashlib
 import math
 import warnings
 from functools import partial
@@ -42,14 +43,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import check_scoring, get_scorer_names
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skbp._activations import ACTIVATIONS, ALIASES, resolve_activation
 from skbp._array_api import (
-    check_same_namespace,
     fitted_namespace,
     input_namespace,
     namespace_and_device,
@@ -66,6 +64,7 @@ from skbp._compat import (
     is_callback_state,
 )
 from skbp._exceptions import InconsistentVersionWarning
+from skbp._fitted_state import FittedStateMixin
 from skbp._initializers import INITS, init_params, layer_schemes
 from skbp._namespace import NUMPY
 from skbp._network import Network
@@ -76,6 +75,7 @@ from skbp._training import (
     fit_lbfgs,
     fit_stochastic,
 )
+from skbp._validation import ValidationSetMixin
 from skbp._version import __version__
 
 ACTIVATION_NAMES = set(ACTIVATIONS) | set(ALIASES)
@@ -104,14 +104,7 @@ def native_byte_order(X):
     return X
 
 
-def params_digest(theta):
-    """A fingerprint of the parameter values, to notice edits made between fits."""
-    return hashlib.blake2b(
-        np.ascontiguousarray(to_numpy(theta)).tobytes(), digest_size=16
-    ).hexdigest()
-
-
-class BaseBP(CallbackSupport, BaseEstimator):
+class BaseBP(ValidationSetMixin, FittedStateMixin, CallbackSupport, BaseEstimator):
     """Base class of the backpropagation estimators; not for direct use.
 
     Subclasses define ``__init__`` with their full parameter list (scikit-learn
@@ -578,122 +571,6 @@ class BaseBP(CallbackSupport, BaseEstimator):
             optimizer.load_state(state)
         return optimizer
 
-    def _split_validation(self, X, y, Y, sample_weight, rng):
-        """Hold out ``validation_fraction`` of the data for early stopping."""
-        stratify = self._stratify(y)
-        # train_test_split's own size: ceil(fraction * n) rows. Checked first,
-        # since its errors for a too small split do not say what to change.
-        n_val = math.ceil(self.validation_fraction * X.shape[0])
-        n_needed = 2
-        if stratify is not None:
-            labels, counts = np.unique(stratify, return_counts=True)
-            if counts.min() < 2:
-                raise ValueError(
-                    "early_stopping=True holds out a validation split stratified "
-                    f"by class, and class(es) {labels[counts < 2].tolist()} have "
-                    "a single sample, which cannot be in both parts; pass X_val "
-                    "and y_val, or use more data."
-                )
-            n_needed = max(2, len(labels))
-        if n_val < n_needed:
-            held_out = "" if stratify is None else ", at least one of each class"
-            raise ValueError(
-                f"early_stopping=True would hold out {n_val} sample(s) for "
-                f"validation (validation_fraction={self.validation_fraction} of "
-                f"{X.shape[0]}), but needs {n_needed}{held_out}; increase "
-                "validation_fraction, use more data, or pass X_val and y_val."
-            )
-        # train_test_split takes the rows in each array's own library.
-        arrays = [X, y, Y] if sample_weight is None else [X, y, Y, sample_weight]
-        parts = train_test_split(
-            *arrays,
-            test_size=self.validation_fraction,
-            random_state=rng,
-            stratify=stratify,
-        )
-        X_train, X_val, _, y_val, Y_train, _ = parts[:6]
-        sw_train, sw_val = (None, None) if sample_weight is None else parts[6:]
-        if sample_weight is not None and not float(to_numpy(sw_train).sum()) > 0:
-            # (An all-zero validation part is caught by _validator.)
-            raise ValueError(
-                "early_stopping=True split the data so that every training "
-                "sample has sample_weight 0, leaving nothing to train on; give "
-                "more samples a positive weight, change validation_fraction or "
-                "random_state, or pass X_val and y_val."
-            )
-        return X_train, Y_train, sw_train, (X_val, y_val, sw_val)
-
-    def _validate_validation_set(self, X_val, y_val, sample_weight_val, dtype, ns):
-        """Check a user's validation set like the training data."""
-        check_same_namespace(ns, X_val, "X_val")
-        X_val, y_val = self._validate_input(X_val, y_val, reset=False, xp=ns.xp)
-        self._check_validation_targets(y_val)
-        if sample_weight_val is not None:
-            sample_weight_val = ns.to_device(
-                check_sample_weight(
-                    to_numpy(sample_weight_val),
-                    X_val.shape[0],
-                    dtype=ns.host_dtype(dtype),
-                )
-            )
-        if ns.is_numpy:
-            return X_val.astype(dtype, copy=False), y_val, sample_weight_val
-        return ns.xp.astype(X_val, dtype), y_val, sample_weight_val
-
-    def _check_scoring_name(self):
-        """An unknown ``scoring`` name fails at ``fit``, used or not."""
-        if isinstance(self.scoring, str) and self.scoring != "loss":
-            names = sorted(get_scorer_names())
-            if self.scoring not in names:
-                raise ValueError(
-                    f"scoring={self.scoring!r} is not a valid scoring value. Use "
-                    f"None (the default score), 'loss', a callable, or one of "
-                    f"{names}."
-                )
-
-    def _validator(self, net, X_val, y_val, sw_val):
-        """``validate(theta) -> (score, loss)`` on a validation set, for the trainer."""
-        ns = net.namespace
-        sw_val_host = to_numpy(sw_val)
-        if sw_val is not None and not float(sw_val_host.sum()) > 0:
-            raise ValueError(
-                "The validation samples' weights sum to zero, so no validation "
-                "score or loss is defined. Give some validation samples a "
-                "positive weight (sample_weight_val), or, for the early_stopping "
-                "split, change validation_fraction or random_state."
-            )
-        Y_val = self._encode_targets(y_val, ns.host_dtype(X_val.dtype))
-        if not ns.is_numpy:
-            Y_val = ns.as_dtype(Y_val, X_val.dtype)
-        scorer = None
-        if self.scoring not in (None, "loss"):
-            scorer = check_scoring(self, scoring=self.scoring)
-            # A scorer compares predict's output (numbers in X's namespace) with
-            # y_val: give it y_val there too, unless the labels are strings.
-            y_val_scorer = y_val
-            if not ns.is_numpy and y_val.dtype.kind in "biuf":
-                y_val_scorer = ns.to_device(y_val)
-
-        def validate(theta):
-            W, b = net.layout.views(theta)
-            logits = net.logits(W, b, X_val)
-            loss = net.data_loss(logits, Y_val, sw_val)
-            if self.scoring is None:
-                # On the host: a small (n_val, n_outputs) array per epoch.
-                fitted = to_numpy(self._fitted_logits(logits, ns))
-                score = self._score_logits(fitted, y_val, sw_val_host)
-            elif self.scoring == "loss":
-                score = -loss
-            else:
-                # A scikit-learn scorer calls predict or predict_proba: give it a
-                # copy of this estimator that predicts with the current weights.
-                kwargs = {} if sw_val is None else {"sample_weight": sw_val}
-                model = self._model_with(theta, net)
-                score = scorer(model, X_val, y_val_scorer, **kwargs)
-            return score, loss
-
-        return validate
-
     # --------------------------------------------------------- fit: components
 
     def _dropout_rates(self, n_hidden):
@@ -766,101 +643,6 @@ class BaseBP(CallbackSupport, BaseEstimator):
         )
         return X, to_numpy(y)
 
-    def _reset_history(self):
-        self.loss_curve_ = []
-        self.validation_scores_ = [] if self.early_stopping else None
-        self.validation_loss_curve_ = [] if self.early_stopping else None
-        self.best_validation_score_ = -np.inf if self.early_stopping else None
-        self.t_ = 0
-        self._stopping_state = StoppingMonitor.initial_state()
-        self._optimizer_state = None
-        self._params_digest = None
-        self._training_params = None
-
-    def _training_theta(self, net, dtype):
-        """The flat training buffer rebuilt from ``coefs_`` / ``intercepts_``.
-
-        After unpickling, or after a user edited ``coefs_[i]`` in place or by
-        assignment, the attributes are the truth; the buffer follows them. The
-        optimiser state kept from the last fit (velocity, Adam moments) belongs
-        to the weights it was built on: if they were changed from outside since,
-        it no longer applies and is started afresh.
-        """
-        shapes = [np.shape(c) for c in self.coefs_]
-        bias_shapes = [np.shape(b) for b in self.intercepts_]
-        expected_bias = [(n,) for n in net.layout.layer_sizes[1:]]
-        if shapes != net.layout.weight_shapes or bias_shapes != expected_bias:
-            raise ValueError(
-                f"The network's shape changed since the last fit (weights {shapes} "
-                f"and biases {bias_shapes}, now {net.layout.weight_shapes} and "
-                f"{expected_bias}). Set warm_start=False, restore "
-                "hidden_layer_sizes, or give coefs_ and intercepts_ these shapes."
-            )
-        ns = net.namespace
-        if ns.is_numpy and isinstance(self.coefs_[0], np.ndarray):
-            theta = net.layout.pack(self.coefs_, self.intercepts_, dtype)
-        else:  # from wherever the last fit left them to where this one runs
-            theta = net.layout.pack(
-                [ns.to_device(c) for c in self.coefs_],
-                [ns.to_device(b) for b in self.intercepts_],
-                dtype,
-            )
-        if params_digest(theta) != self._params_digest:
-            self._optimizer_state = None
-        else:
-            # Unchanged since the last fit: resume from the parameters in the
-            # units the network trains in. Unfolding coefs_ would round the
-            # regressor's output bias to the precision of the target's mean (in
-            # float32, steps larger than an Adam update for y ~ 1e6).
-            saved = getattr(self, "_training_params", None)
-            if saved is not None and saved.dtype == theta.dtype:
-                return ns.copy(ns.to_device(saved))
-        self._unfold_output_layer(net, theta)
-        return theta
-
-    def _restored_rng(self):
-        rng = np.random.RandomState()
-        # The state's key array is NumPy's, unless a move of the whole model
-        # (move_estimator_to) took it along to another library.
-        rng.set_state(tuple(to_numpy(part) for part in self._rng_state))
-        return rng
-
-    def _store(self, net, theta, history, rng):
-        fitted = self._fold_output_layer(net, theta)
-        self.coefs_, self.intercepts_ = net.layout.views(fitted)
-        self._params_digest = params_digest(fitted)
-        # The regressor's fitted weights are a folded copy: keep the training
-        # units too, so that the next warm start resumes exactly.
-        self._training_params = None if fitted is theta else net.namespace.copy(theta)
-        self._rng_state = rng.get_state()
-        self.n_iter_ = history.n_iter
-        self.t_ += history.samples_seen
-        # New lists, never extended in place: the snapshot in ``_fit`` is
-        # shallow and shares the old ones.
-        self.loss_curve_ = [*self.loss_curve_, *history.loss_curve]
-        if history.loss_curve:
-            self.loss_ = history.loss_curve[-1]
-        elif not hasattr(self, "loss_"):
-            self.loss_ = np.inf
-        if self.early_stopping:
-            self.best_loss_ = None  # the validation score decides, as in MLP
-        elif self.solver == "lbfgs":
-            self.best_loss_ = min(self.loss_curve_, default=self.loss_)
-        else:
-            self.best_loss_ = self._stopping_state["best_loss"]
-        if history.validation_scores:
-            if self.validation_scores_ is None:  # a first X_val on a warm start
-                self.validation_scores_, self.validation_loss_curve_ = [], []
-            self.validation_scores_ = [
-                *self.validation_scores_,
-                *history.validation_scores,
-            ]
-            self.validation_loss_curve_ = [
-                *self.validation_loss_curve_,
-                *history.validation_losses,
-            ]
-            self.best_validation_score_ = max(self.validation_scores_)
-
     def _warn_if_unfinished(self, history, incremental):
         if history.diverged:
             message = history.message or (
@@ -884,111 +666,6 @@ class BaseBP(CallbackSupport, BaseEstimator):
                 "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
             )
-
-    # ------------------------------------------- output layer in fitted units
-
-    def _fold_output_layer(self, net, theta):
-        """Parameters in fitted units: ``theta`` itself, or a folded copy."""
-        affine = self._logit_affine()
-        if affine is None:
-            return theta
-        scale, shift = self._affine_in(net.namespace, affine, theta.dtype)
-        fitted = net.namespace.copy(theta)
-        W, b = net.layout.views(fitted)
-        W[-1] *= scale  # each output column by its own scale
-        b[-1] *= scale
-        b[-1] += shift
-        return fitted
-
-    def _unfold_output_layer(self, net, theta):
-        """Undo ``_fold_output_layer`` in place: back to training units."""
-        affine = self._logit_affine()
-        if affine is None:
-            return
-        scale, shift = self._affine_in(net.namespace, affine, theta.dtype)
-        W, b = net.layout.views(theta)
-        b[-1] -= shift
-        b[-1] /= scale
-        W[-1] /= scale
-
-    @staticmethod
-    def _affine_in(ns, affine, dtype):
-        """``(scale, shift)`` ready to combine with ``dtype`` arrays of ``ns``.
-
-        NumPy takes the float64 statistics as they are (in-place arithmetic
-        casts back; host copies if a fit elsewhere moved them to a device); the
-        standard wants operands of the array's own dtype.
-        """
-        if ns.is_numpy:
-            return tuple(to_numpy(part) for part in affine)
-        return tuple(ns.xp.astype(ns.to_device(part), dtype) for part in affine)
-
-    def _fitted_logits(self, logits, ns):
-        """Logits of the training units mapped to the fitted units."""
-        affine = self._logit_affine()
-        if affine is None:
-            return logits
-        scale, shift = self._affine_in(ns, affine, logits.dtype)
-        return logits * scale + shift
-
-    def _fitted_attributes(self, theta, net=None):
-        """What a copy of this estimator needs to predict with ``theta``.
-
-        ``net`` is the network being trained (by default the fitted one).
-        """
-        net = self._network if net is None else net
-        # A copy: training goes on updating theta in place.
-        theta = net.namespace.copy(theta)
-        coefs, intercepts = net.layout.views(self._fold_output_layer(net, theta))
-        return {"coefs_": coefs, "intercepts_": intercepts}
-
-    def _model_with(self, theta, net):
-        """A shallow copy of this estimator that predicts with ``theta``."""
-        model = copy.copy(self)
-        for name, value in self._fitted_attributes(theta, net).items():
-            setattr(model, name, value)
-        return model
-
-    # ------------------------------------------------------------- the network
-
-    def _set_network(self, net):
-        """Record the network's description as plain attributes (and cache it)."""
-        self._layer_sizes = list(net.layout.layer_sizes)
-        self._layer_activations = list(net.activations)
-        self._fitted_loss = net.loss_name
-        self._fitted_loss_params = dict(net.loss_params)
-        self._network_cache = net
-
-    @property
-    def _network(self):
-        """The ``Network`` of the fitted model, rebuilt from plain attributes."""
-        coef = self.coefs_[0]
-        if isinstance(coef, np.ndarray):
-            return self._network_for(NUMPY)
-        return self._network_for(input_namespace(coef))
-
-    def _network_for(self, ns):
-        """The fitted model's ``Network`` in namespace ``ns`` (where coefs_ are).
-
-        The cached one unless it computes elsewhere: a model moved to another
-        library or device (move_estimator_to) carries its old cache along.
-        """
-        net = self.__dict__.get("_network_cache")
-        if (
-            net is None
-            or net.namespace.xp is not ns.xp
-            or net.namespace.device != ns.device
-        ):
-            net = Network(
-                self._layer_sizes,
-                self._layer_activations,
-                self.out_activation_,
-                self._fitted_loss,
-                self._fitted_loss_params,
-                namespace=ns,
-            )
-            self._network_cache = net
-        return net
 
     # --------------------------------------------------------------- predicting
 

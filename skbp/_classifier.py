@@ -1,10 +1,11 @@
 """BPClassifier: labels, class weights and class predictions on the shared base.
 
 Everything both estimators share (parameters, the fit skeleton, solvers,
-validation, history, callbacks, the prediction input path) is in ``_base``; this
-module adds what is particular to classification: label binarisation for binary,
-multiclass and multilabel targets, ``class_weight``, the output function, and
-``predict`` / ``predict_proba`` / ``predict_log_proba``.
+validation, history, callbacks, the prediction input path) is in ``_base`` and
+its parts ``_validation`` and ``_fitted_state``; this module adds what is
+particular to classification: label binarisation for binary, multiclass and
+multilabel targets, ``class_weight``, the output function, and ``predict`` /
+``predict_proba`` / ``predict_log_proba``.
 
 Labels follow scikit-learn's rules for array API classifiers (``LogisticRegression``
 in scikit-learn 1.9): they are encoded on the host, ``classes_`` lives in the

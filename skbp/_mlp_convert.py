@@ -6,8 +6,8 @@ reverse. The weights are the same numbers in both (skbp's ``coefs_`` and
 ``intercepts_`` use scikit-learn's shapes), so predictions agree to rounding.
 The MLPs' private attributes are read and written only through ``_compat``.
 
-This module sits next to the estimator modules: it imports ``_base`` (for the
-plain fitted state) but no estimator module imports anything from it but its
+This module sits next to the estimator modules: it imports ``_fitted_state``
+(for the plain fitted state) but no estimator module imports anything from it but its
 two functions.
 """
 
@@ -21,13 +21,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from skbp._array_api import to_numpy
-from skbp._base import params_digest
 from skbp._compat import (
     mlp_label_binarizer,
     mlp_no_improvement_count,
     mlp_regression_losses,
     set_mlp_private_state,
 )
+from skbp._fitted_state import params_digest
 from skbp._network import Network
 from skbp._training import StoppingMonitor
 

@@ -17,7 +17,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import compute_sample_weight
 
-import skbp._base
+import skbp._validation
 from skbp import BPClassifier
 
 ALL_ACTIVATIONS = [
@@ -493,7 +493,7 @@ def test_early_stopping_keeps_best_weights(early_stopping_data, monkeypatch):
     """The final model scores best_validation_score_ on the held-out split."""
     X, y = early_stopping_data
     splits = []
-    real_split = skbp._base.train_test_split
+    real_split = skbp._validation.train_test_split
 
     def spy(*arrays, **kwargs):
         parts = real_split(*arrays, **kwargs)
@@ -502,7 +502,7 @@ def test_early_stopping_keeps_best_weights(early_stopping_data, monkeypatch):
 
     # Capture the validation split the estimator draws (an internal name, so the
     # test fails loudly if the estimator stops using it).
-    monkeypatch.setattr(skbp._base, "train_test_split", spy)
+    monkeypatch.setattr(skbp._validation, "train_test_split", spy)
     clf = BPClassifier(
         hidden_layer_sizes=(16,),
         early_stopping=True,

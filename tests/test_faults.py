@@ -32,7 +32,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-import skbp._base
+import skbp._fitted_state
 import skbp._training
 from skbp import BPClassifier, BPRegressor
 from skbp._callbacks import CALLBACKS_AVAILABLE
@@ -674,7 +674,7 @@ def test_memory_error_building_the_optimizer(kind, solver, scenario, nth):
 
 
 class _InterruptOnList(_Fault):
-    """``skbp._base.<builtin>`` raises when applied to a list (a history list).
+    """``skbp._fitted_state.<builtin>`` raises when applied to a list (a history list).
 
     Stands in for a KeyboardInterrupt (a signal) arriving while ``fit`` copies
     the trainer's history into the estimator: ``_store`` takes ``min`` of the
@@ -694,7 +694,7 @@ class _InterruptOnList(_Fault):
                 self._count()
             return original(*args, **kwargs)
 
-        return [(skbp._base, self.builtin, interrupted)]
+        return [(skbp._fitted_state, self.builtin, interrupted)]
 
 
 @pytest.mark.parametrize("scenario", ["first_fit", "warm_fit"])

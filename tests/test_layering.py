@@ -33,6 +33,8 @@ LAYERS = {
     "_array_api": 1,
     "_callbacks": 1,
     "_base": 1,
+    "_validation": 1,
+    "_fitted_state": 1,
     "_mlp_convert": 1,
     "_gradcheck": 1,
     "_display": 1,
