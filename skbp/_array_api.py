@@ -96,9 +96,11 @@ def namespace_and_device(array):
     return xp, device
 
 
-def move(array, xp, device):
-    """``array`` as an array of ``xp`` on ``device`` (scikit-learn's move_to)."""
-    return move_to(array, xp=xp, device=device)
+def namespace_of_fitted(array):
+    """The ``ArrayNamespace`` a fitted attribute lives in (NumPy's for ndarrays)."""
+    if isinstance(array, np.ndarray):
+        return NUMPY
+    return input_namespace(array)
 
 
 def check_same_namespace(namespace, X, name):
@@ -153,7 +155,7 @@ def fitted_namespace(estimator, X, method):
             "that library and device, or move the model to NumPy with "
             "sklearn.utils._array_api.move_estimator_to(model, numpy, 'cpu')."
         )
-    model_ns = NUMPY if isinstance(coef, np.ndarray) else input_namespace(coef)
+    model_ns = namespace_of_fitted(coef)
     X_xp, _, X_device = get_namespace_and_device(X)
     if model_ns.is_numpy and is_numpy_namespace(X_xp):
         return model_ns  # lists, sparse matrices and ndarrays alike

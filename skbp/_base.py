@@ -697,7 +697,7 @@ class BaseBP(ValidationSetMixin, FittedStateMixin, CallbackSupport, BaseEstimato
         )
         dtype = self.coefs_[0].dtype
         if X.dtype != dtype:
-            X = X.astype(dtype) if ns.is_numpy else ns.xp.astype(X, dtype)
+            X = ns.astype(X, dtype)
         return ns, X
 
     def _is_plain_valid_input(self, X):

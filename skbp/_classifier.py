@@ -23,9 +23,9 @@ from sklearn.utils import column_or_1d, compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from skbp._array_api import move, namespace_and_device, to_numpy
+from skbp._array_api import namespace_and_device, to_numpy
 from skbp._base import BaseBP, stochastic_solver
-from skbp._compat import StrOptions, _fit_context, is_numpy_namespace
+from skbp._compat import StrOptions, _fit_context, is_numpy_namespace, move_to
 from skbp._docstrings import fill_doc
 from skbp._losses import (
     CLASSIFICATION_LOSSES,
@@ -412,7 +412,7 @@ class BPClassifier(ClassifierMixin, BaseBP):
         # scikit-learn's rule: classes_ in the namespace and on the device of y.
         xp_y, device_y = y_space
         if not is_numpy_namespace(xp_y):
-            self.classes_ = move(self.classes_, xp_y, device_y)
+            self.classes_ = move_to(self.classes_, xp=xp_y, device=device_y)
 
     @property
     def _host_classes(self):
@@ -488,9 +488,7 @@ class BPClassifier(ClassifierMixin, BaseBP):
 
     def _labels_from_logits(self, logits):
         """Predicted labels of NumPy logits, as a NumPy array."""
-        classes = self.classes_
-        if not isinstance(classes, np.ndarray):
-            classes = self._host_classes
+        classes = self._host_classes
         if self._is_multilabel:
             return (logits > 0).astype(int)
         if logits.shape[1] == 1:
@@ -514,7 +512,8 @@ class BPClassifier(ClassifierMixin, BaseBP):
         else:
             indices = xp.argmax(logits, axis=1)
         xp_c, device_c = namespace_and_device(self.classes_)
-        labels = xp_c.take(self.classes_, move(indices, xp_c, device_c), axis=0)
+        indices = move_to(indices, xp=xp_c, device=device_c)
+        labels = xp_c.take(self.classes_, indices, axis=0)
         if isinstance(labels, np.ndarray) and labels.dtype.kind not in "biuf":
             return labels
         return ns.to_device(labels)

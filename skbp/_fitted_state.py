@@ -24,8 +24,7 @@ import hashlib
 
 import numpy as np
 
-from skbp._array_api import input_namespace, to_numpy
-from skbp._namespace import NUMPY
+from skbp._array_api import namespace_of_fitted, to_numpy
 from skbp._network import Network
 from skbp._training import StoppingMonitor
 
@@ -71,14 +70,13 @@ class FittedStateMixin:
                 "hidden_layer_sizes, or give coefs_ and intercepts_ these shapes."
             )
         ns = net.namespace
-        if ns.is_numpy and isinstance(self.coefs_[0], np.ndarray):
-            theta = net.layout.pack(self.coefs_, self.intercepts_, dtype)
-        else:  # from wherever the last fit left them to where this one runs
-            theta = net.layout.pack(
-                [ns.to_device(c) for c in self.coefs_],
-                [ns.to_device(b) for b in self.intercepts_],
-                dtype,
-            )
+        # From wherever the last fit left them to where this one runs (NumPy's
+        # to_device is np.asarray: no copy before the packing copy).
+        theta = net.layout.pack(
+            [ns.to_device(c) for c in self.coefs_],
+            [ns.to_device(b) for b in self.intercepts_],
+            dtype,
+        )
         if params_digest(theta) != self._params_digest:
             self._optimizer_state = None
         else:
@@ -187,9 +185,12 @@ class FittedStateMixin:
         ``net`` is the network being trained (by default the fitted one).
         """
         net = self._network if net is None else net
-        # A copy: training goes on updating theta in place.
-        theta = net.namespace.copy(theta)
-        coefs, intercepts = net.layout.views(self._fold_output_layer(net, theta))
+        # A copy, since training goes on updating theta in place; the folded
+        # parameters of a regressor are one already.
+        fitted = self._fold_output_layer(net, theta)
+        if fitted is theta:
+            fitted = net.namespace.copy(theta)
+        coefs, intercepts = net.layout.views(fitted)
         return {"coefs_": coefs, "intercepts_": intercepts}
 
     def _model_with(self, theta, net):
@@ -212,10 +213,7 @@ class FittedStateMixin:
     @property
     def _network(self):
         """The ``Network`` of the fitted model, rebuilt from plain attributes."""
-        coef = self.coefs_[0]
-        if isinstance(coef, np.ndarray):
-            return self._network_for(NUMPY)
-        return self._network_for(input_namespace(coef))
+        return self._network_for(namespace_of_fitted(self.coefs_[0]))
 
     def _network_for(self, ns):
         """The fitted model's ``Network`` in namespace ``ns`` (where coefs_ are).

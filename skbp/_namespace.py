@@ -87,6 +87,12 @@ class ArrayNamespace:
         """
         return self.to_device(np.asarray(host_array, dtype=self.host_dtype(dtype)))
 
+    def astype(self, array, dtype):
+        """``array`` (of this namespace) in ``dtype``; unchanged if it is already."""
+        if self.is_numpy:
+            return array.astype(dtype, copy=False)
+        return self.xp.astype(array, dtype, copy=False)
+
     def all_finite(self, array) -> bool:
         """Whether every entry of ``array`` is finite (one device round trip)."""
         xp = self.xp

@@ -86,9 +86,7 @@ class ValidationSetMixin:
                     dtype=ns.host_dtype(dtype),
                 )
             )
-        if ns.is_numpy:
-            return X_val.astype(dtype, copy=False), y_val, sample_weight_val
-        return ns.xp.astype(X_val, dtype), y_val, sample_weight_val
+        return ns.astype(X_val, dtype), y_val, sample_weight_val
 
     def _check_scoring_name(self):
         """An unknown ``scoring`` name fails at ``fit``, used or not."""
