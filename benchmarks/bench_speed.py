@@ -609,7 +609,7 @@ def blas_info():
 def skbp_digest():
     """A short hash of the skbp sources, to tie results to the code measured."""
     digest = hashlib.sha256()
-    for path in sorted(Path(skbp.__file__).parent.glob("*.py")):
+    for path in sorted(Path(skbp.__file__).parent.rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 

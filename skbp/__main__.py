@@ -1,5 +1,5 @@
-"""Entry point of ``python -m skbp``: the digits demo (see ``skbp._demo``)."""
+"""Entry point of ``python -m skbp``: the digits demo (see ``skbp._tools.demo``)."""
 
-from skbp._demo import main
+from skbp._tools.demo import main
 
 raise SystemExit(main())

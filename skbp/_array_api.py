@@ -25,9 +25,10 @@ from skbp._compat import (
     ARRAY_API_SUPPORTED,
     get_namespace_and_device,
     is_numpy_namespace,
+    move_estimator_hint,
     move_to,
 )
-from skbp._namespace import NUMPY, ArrayNamespace
+from skbp._core.namespace import NUMPY, ArrayNamespace
 
 #: The oldest scikit-learn whose array API helpers skbp uses.
 MIN_SKLEARN_FOR_ARRAY_API = "1.8"
@@ -152,8 +153,7 @@ def fitted_namespace(estimator, X, method):
             "the same device as those passed to fit(). This model was fitted on "
             f"{library} arrays (device {device}) with array API dispatch on: "
             "call sklearn.set_config(array_api_dispatch=True) and pass arrays of "
-            "that library and device, or move the model to NumPy with "
-            "sklearn.utils._array_api.move_estimator_to(model, numpy, 'cpu')."
+            f"that library and device, or {move_estimator_hint('the model to NumPy')}."
         )
     model_ns = namespace_of_fitted(coef)
     X_xp, _, X_device = get_namespace_and_device(X)
@@ -169,6 +169,6 @@ def fitted_namespace(estimator, X, method):
         f"Inputs passed to {name}.{method}() must use the same namespace and the "
         "same device as those passed to fit(). This model was fitted on "
         f"{model_ns.name} arrays (device {model_ns.device}), and {method} was "
-        f"given {what}. Move the inputs (or the model, with "
-        "sklearn.utils._array_api.move_estimator_to) to one namespace and device."
+        f"given {what}. Move the inputs to the model's namespace and device, or "
+        f"{move_estimator_hint()}."
     )

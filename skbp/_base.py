@@ -19,7 +19,7 @@ attributes. The subclasses fill a few hooks:
 * ``_score_logits`` -- the default validation score (accuracy, R²).
 
 Two parts of ``BaseBP`` live in modules of their own: the validation set of the
-stochastic solvers (``skbp._validation``: the early-stopping split, a user's
+stochastic solvers (``skbp._holdout``: the early-stopping split, a user's
 ``X_val``, the per-epoch validator) and the fitted state (``skbp._fitted_state``:
 plain data, stored after training and turned back into a training buffer and a
 ``Network`` on demand, never pickled).
@@ -46,36 +46,41 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skbp._activations import ACTIVATIONS, ALIASES, resolve_activation
 from skbp._array_api import (
     fitted_namespace,
     input_namespace,
     namespace_and_device,
     to_numpy,
 )
-from skbp._callbacks import CallbackHooks, CallbackSupport, has_callbacks
+from skbp._callbacks import CallbackHooks
 from skbp._compat import (
     ARRAY_API_SUPPORTED,
+    CallbackSupport,
+    DocLinkMixin,
     Interval,
     InvalidParameterError,
     Options,
+    ParameterCheckMixin,
     StrOptions,
     check_sample_weight,
+    has_callbacks,
+    init_callback_context,
     is_callback_state,
 )
-from skbp._exceptions import InconsistentVersionWarning
-from skbp._fitted_state import FittedStateMixin
-from skbp._initializers import INITS, init_params, layer_schemes
-from skbp._namespace import NUMPY
-from skbp._network import Network
-from skbp._optimizers import SCHEDULES, SGD, Adam
-from skbp._training import (
+from skbp._core.activations import ACTIVATIONS, ALIASES, resolve_activation
+from skbp._core.initializers import INITS, init_params, layer_schemes
+from skbp._core.namespace import NUMPY
+from skbp._core.network import Network
+from skbp._core.optimizers import SCHEDULES, SGD, Adam
+from skbp._core.training import (
     StoppingMonitor,
     TrainingOptions,
     fit_lbfgs,
     fit_stochastic,
 )
-from skbp._validation import ValidationSetMixin
+from skbp._exceptions import InconsistentVersionWarning
+from skbp._fitted_state import FittedStateMixin
+from skbp._holdout import ValidationSetMixin
 from skbp._version import __version__
 
 ACTIVATION_NAMES = set(ACTIVATIONS) | set(ALIASES)
@@ -104,7 +109,14 @@ def native_byte_order(X):
     return X
 
 
-class BaseBP(ValidationSetMixin, FittedStateMixin, CallbackSupport, BaseEstimator):
+class BaseBP(
+    ParameterCheckMixin,
+    DocLinkMixin,
+    ValidationSetMixin,
+    FittedStateMixin,
+    CallbackSupport,
+    BaseEstimator,
+):
     """Base class of the backpropagation estimators; not for direct use.
 
     Subclasses define ``__init__`` with their full parameter list (scikit-learn
@@ -211,7 +223,12 @@ class BaseBP(ValidationSetMixin, FittedStateMixin, CallbackSupport, BaseEstimato
         self.scoring = scoring
         self.dropout = dropout
 
-    def _validate_params(self):
+    #: Where the ``?`` icon of the HTML representation leads.
+    _api_page_url = (
+        "https://skbp.readthedocs.io/en/latest/generated/skbp.{estimator_name}.html"
+    )
+
+    def _check_params_first(self):
         # A string here is almost always scikit-learn's schedule name; say where
         # it belongs instead of only listing the valid range.
         if isinstance(self.learning_rate, str):
@@ -223,7 +240,6 @@ class BaseBP(ValidationSetMixin, FittedStateMixin, CallbackSupport, BaseEstimato
                 "calls the schedule 'learning_rate' and the step size "
                 "'learning_rate_init')."
             )
-        super()._validate_params()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -364,8 +380,8 @@ class BaseBP(ValidationSetMixin, FittedStateMixin, CallbackSupport, BaseEstimato
         y_space = namespace_and_device(y) if not ns.is_numpy else None
         X, y = self._validate_input(X, y, reset=first_call, xp=ns.xp)
         # One task for this fit, with a subtask per epoch (L-BFGS iteration).
-        callback_context = self._init_callback_context(
-            max_subtasks=1 if incremental else self.max_iter
+        callback_context = init_callback_context(
+            self, max_subtasks=1 if incremental else self.max_iter
         )
         callback_data = {
             "X": X,

@@ -12,56 +12,7 @@ With scikit-learn < 1.9 the estimator still imports and fits;
 ``set_callbacks`` then explains which version it needs.
 """
 
-import sklearn
-
-from skbp._compat import CallbackSupportMixin
-from skbp._training import TrainingHooks
-
-#: The first scikit-learn release with ``sklearn.callback``.
-MIN_SKLEARN_FOR_CALLBACKS = "1.9"
-
-CALLBACKS_AVAILABLE = CallbackSupportMixin is not None
-
-
-class _CallbacksNeedNewerSklearn:
-    """Stand-in for ``CallbackSupportMixin`` on scikit-learn < 1.9."""
-
-    def set_callbacks(self, *callbacks):
-        """Set callbacks for the estimator (needs scikit-learn >= 1.9).
-
-        Parameters
-        ----------
-        *callbacks : callback instances
-            Callbacks of ``sklearn.callback``.
-
-        Returns
-        -------
-        self : estimator instance
-            Never returns here: this scikit-learn has no callback API.
-
-        Raises
-        ------
-        ImportError
-            Always, naming the scikit-learn version that is needed.
-        """
-        raise ImportError(
-            f"set_callbacks needs scikit-learn >= {MIN_SKLEARN_FOR_CALLBACKS} (its "
-            f"sklearn.callback API); this environment has scikit-learn "
-            f"{sklearn.__version__}. Upgrade with: "
-            f'pip install "scikit-learn>={MIN_SKLEARN_FOR_CALLBACKS}"'
-        )
-
-    def _init_callback_context(self, **kwargs):
-        return None
-
-
-#: The base class that gives both estimators ``set_callbacks``.
-CallbackSupport = CallbackSupportMixin or _CallbacksNeedNewerSklearn
-
-
-def has_callbacks(estimator):
-    """Whether callbacks are set on ``estimator`` (directly or propagated)."""
-    return bool(getattr(estimator, "_skl_callbacks", None))
+from skbp._core.training import TrainingHooks
 
 
 class CallbackHooks(TrainingHooks):
@@ -72,7 +23,7 @@ class CallbackHooks(TrainingHooks):
     estimator : BPClassifier or BPRegressor
         The estimator being fitted; the hooks receive it.
     context : sklearn.callback.CallbackContext
-        The root context of this fit, from ``_init_callback_context``.
+        The root context of this fit, from ``_compat.init_callback_context``.
     X, y : the training data passed to ``fit``
         Handed to the epoch hooks (``ScoringMonitor`` scores on them).
     metadata : dict or None

@@ -26,8 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from skbp._array_api import namespace_and_device, to_numpy
 from skbp._base import BaseBP, stochastic_solver
 from skbp._compat import StrOptions, _fit_context, is_numpy_namespace, move_to
-from skbp._docstrings import fill_doc
-from skbp._losses import (
+from skbp._core.losses import (
     CLASSIFICATION_LOSSES,
     log_logistic_xp,
     log_softmax,
@@ -37,7 +36,8 @@ from skbp._losses import (
     softmax,
     softmax_xp,
 )
-from skbp._mlp_convert import from_mlp, to_mlp
+from skbp._docstrings import fill_doc
+from skbp._interop import from_mlp, to_mlp
 
 
 @fill_doc

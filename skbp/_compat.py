@@ -22,9 +22,9 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import _check_sample_weight
 
 try:  # scikit-learn >= 1.8: arrays between namespaces and devices
-    from sklearn.utils._array_api import move_to
+    from sklearn.utils._array_api import move_estimator_to, move_to
 except ImportError:  # scikit-learn < 1.8 (skbp then supports NumPy only)
-    move_to = None
+    move_estimator_to = move_to = None
 
 try:  # scikit-learn >= 1.9; its fit hooks are the private _init_callback_context
     from sklearn.callback import CallbackSupportMixin
@@ -47,8 +47,17 @@ __all__ = [
     "mlp_label_binarizer",
     "mlp_no_improvement_count",
     "mlp_regression_losses",
+    "move_estimator_hint",
     "move_to",
     "set_mlp_private_state",
+    "CALLBACKS_AVAILABLE",
+    "CallbackSupport",
+    "MIN_SKLEARN_FOR_CALLBACKS",
+    "DocLinkMixin",
+    "ParameterCheckMixin",
+    "has_callbacks",
+    "init_callback_context",
+    "validate_params",
 ]
 
 #: Whether this scikit-learn has what skbp's array API support is built on: its
@@ -67,7 +76,11 @@ def mlp_label_binarizer(mlp):
 
 
 def mlp_regression_losses():
-    """The losses this scikit-learn's MLPRegressor accepts (Poisson from 1.7)."""
+    """The losses this scikit-learn's MLPRegressor accepts (Poisson from 1.7).
+
+    The one source of that list: read from the installed MLPRegressor's own
+    parameter constraints.
+    """
     from sklearn.neural_network import MLPRegressor
 
     constraint = MLPRegressor._parameter_constraints.get("loss")
@@ -134,3 +147,104 @@ def check_sample_weight(sample_weight, n_samples, *, dtype):
     return _check_sample_weight(
         sample_weight, stand_in, dtype=dtype, ensure_non_negative=True, **kwargs
     )
+
+
+def move_estimator_hint(what="the model"):
+    """Words telling a user how to move a fitted model between array libraries.
+
+    scikit-learn's ``move_estimator_to`` is not public API; it is named here,
+    with the module it lives in, so that a message never spells out a private
+    path that a scikit-learn release may move.
+    """
+    if move_estimator_to is None:
+        return f"refit {what} on arrays of the library you want to predict on"
+    where = f"{move_estimator_to.__module__}.{move_estimator_to.__name__}"
+    return f"move {what} with scikit-learn's {where}(model, numpy, 'cpu')"
+
+
+def validate_params(estimator):
+    """Check an estimator's parameters against its constraints, as fit does."""
+    estimator._validate_params()
+
+
+class ParameterCheckMixin:
+    """Runs ``_check_params_first`` before scikit-learn's parameter validation.
+
+    ``_fit_context`` validates the parameters before ``fit`` runs; a mixin's
+    override of scikit-learn's private ``_validate_params`` is the only place
+    to say something more helpful first. The estimator defines
+    ``_check_params_first``.
+    """
+
+    def _validate_params(self):
+        self._check_params_first()
+        super()._validate_params()
+
+
+class DocLinkMixin:
+    """Point the HTML representation's ``?`` icon at skbp's own API pages.
+
+    scikit-learn builds the link from ``_doc_link_module`` (estimators whose
+    module starts with it get a link) and ``_doc_link_template`` (formatted with
+    the estimator's ``estimator_name``). The URL is the estimator's class
+    attribute ``_api_page_url`` (a template with ``{estimator_name}``).
+    """
+
+    _doc_link_module = "skbp"
+
+    @property
+    def _doc_link_template(self):
+        return self._api_page_url
+
+
+class _CallbacksNeedNewerSklearn:
+    """Stand-in for ``CallbackSupportMixin`` on scikit-learn < 1.9."""
+
+    def set_callbacks(self, *callbacks):
+        """Set callbacks for the estimator (needs scikit-learn >= 1.9).
+
+        Parameters
+        ----------
+        *callbacks : callback instances
+            Callbacks of ``sklearn.callback``.
+
+        Returns
+        -------
+        self : estimator instance
+            Never returns here: this scikit-learn has no callback API.
+
+        Raises
+        ------
+        ImportError
+            Always, naming the scikit-learn version that is needed.
+        """
+        import sklearn
+
+        raise ImportError(
+            f"set_callbacks needs scikit-learn >= {MIN_SKLEARN_FOR_CALLBACKS} (its "
+            f"sklearn.callback API); this environment has scikit-learn "
+            f"{sklearn.__version__}. Upgrade with: "
+            f'pip install "scikit-learn>={MIN_SKLEARN_FOR_CALLBACKS}"'
+        )
+
+
+#: The first scikit-learn release with ``sklearn.callback``.
+MIN_SKLEARN_FOR_CALLBACKS = "1.9"
+
+#: Whether this scikit-learn has the callback API.
+CALLBACKS_AVAILABLE = CallbackSupportMixin is not None
+
+#: The base class that gives both estimators ``set_callbacks``.
+CallbackSupport = CallbackSupportMixin or _CallbacksNeedNewerSklearn
+
+
+def init_callback_context(estimator, max_subtasks):
+    """The root callback context of a fit, or None without the callback API."""
+    if CallbackSupportMixin is None:
+        return None
+    return estimator._init_callback_context(max_subtasks=max_subtasks)
+
+
+def has_callbacks(estimator):
+    """Whether callbacks are set on ``estimator`` (directly or propagated)."""
+    return bool(getattr(estimator, "_skl_callbacks", None))

@@ -25,8 +25,8 @@ import hashlib
 import numpy as np
 
 from skbp._array_api import namespace_of_fitted, to_numpy
-from skbp._network import Network
-from skbp._training import StoppingMonitor
+from skbp._core.network import Network, fold_output_affine, unfold_output_affine
+from skbp._core.training import StoppingMonitor
 
 
 def params_digest(theta):
@@ -142,10 +142,7 @@ class FittedStateMixin:
             return theta
         scale, shift = self._affine_in(net.namespace, affine, theta.dtype)
         fitted = net.namespace.copy(theta)
-        W, b = net.layout.views(fitted)
-        W[-1] *= scale  # each output column by its own scale
-        b[-1] *= scale
-        b[-1] += shift
+        fold_output_affine(net.layout, fitted, scale, shift)
         return fitted
 
     def _unfold_output_layer(self, net, theta):
@@ -154,10 +151,7 @@ class FittedStateMixin:
         if affine is None:
             return
         scale, shift = self._affine_in(net.namespace, affine, theta.dtype)
-        W, b = net.layout.views(theta)
-        b[-1] -= shift
-        b[-1] /= scale
-        W[-1] /= scale
+        unfold_output_affine(net.layout, theta, scale, shift)
 
     @staticmethod
     def _affine_in(ns, affine, dtype):

@@ -17,14 +17,14 @@ from sklearn.utils.metaestimators import available_if
 from skbp._array_api import to_numpy
 from skbp._base import BaseBP, stochastic_solver
 from skbp._compat import Interval, StrOptions, _fit_context
-from skbp._docstrings import fill_doc
-from skbp._losses import (
+from skbp._core.losses import (
     OUTPUT_FUNCTIONS,
     OUTPUT_FUNCTIONS_XP,
     REGRESSION_LOSSES,
     regression_output_for,
 )
-from skbp._mlp_convert import from_mlp, to_mlp
+from skbp._docstrings import fill_doc
+from skbp._interop import from_mlp, to_mlp
 
 
 def _weighted_mean_and_std(Y, sample_weight):

@@ -76,7 +76,7 @@ def strict_namespace():
     numeric core; its non-default device catches an array made on the wrong one.
     """
     xps = pytest.importorskip("array_api_strict")
-    from skbp._namespace import ArrayNamespace
+    from skbp._core.namespace import ArrayNamespace
 
     device, cpu = xps.Device("device1"), xps.Device("CPU_DEVICE")
 

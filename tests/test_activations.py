@@ -1,4 +1,4 @@
-"""Unit tests for skbp._activations: closed forms, derivatives, aliasing, dtype.
+"""Unit tests for skbp._core.activations: closed forms, derivatives, aliasing, dtype.
 
 Every test is parametrised over the union of the registry and the closed forms
 written below, so an activation added to (or dropped from) ``ACTIVATIONS`` without
@@ -14,7 +14,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import erf, expit
 
-from skbp._activations import (
+from skbp._core.activations import (
     ACTIVATIONS,
     ALIASES,
     RELU_ZEROS_MIN_SIZE,

@@ -13,8 +13,8 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.special import erf as scipy_erf
 
-from skbp._activations import ACTIVATIONS, erf
-from skbp._losses import (
+from skbp._core.activations import ACTIVATIONS, erf
+from skbp._core.losses import (
     OUTPUT_FUNCTIONS,
     OUTPUT_FUNCTIONS_XP,
     OUTPUT_LOG_PROBA,
@@ -22,10 +22,15 @@ from skbp._losses import (
     OUTPUT_LOSSES,
     OUTPUT_LOSSES_XP,
 )
-from skbp._namespace import NUMPY
-from skbp._network import Network
-from skbp._optimizers import SGD, Adam
-from skbp._training import StoppingMonitor, TrainingOptions, fit_lbfgs, fit_stochastic
+from skbp._core.namespace import NUMPY
+from skbp._core.network import Network
+from skbp._core.optimizers import SGD, Adam
+from skbp._core.training import (
+    StoppingMonitor,
+    TrainingOptions,
+    fit_lbfgs,
+    fit_stochastic,
+)
 
 #: Relative tolerance of one operation's worth of rounding differences.
 RTOL = {np.float64: 1e-13, np.float32: 1e-5}

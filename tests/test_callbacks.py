@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skbp import BPClassifier
-from skbp._callbacks import CALLBACKS_AVAILABLE, _CallbacksNeedNewerSklearn
+from skbp._compat import CALLBACKS_AVAILABLE, _CallbacksNeedNewerSklearn
 
 # Most fits here under-train on purpose.
 pytestmark = pytest.mark.usefixtures("no_convergence_warning")
@@ -74,7 +74,6 @@ def test_set_callbacks_on_old_sklearn_names_the_version():
     # The stand-in the estimator inherits from on scikit-learn < 1.9.
     with pytest.raises(ImportError, match=r"scikit-learn >= 1\.9.*pip install"):
         _CallbacksNeedNewerSklearn().set_callbacks(object())
-    assert _CallbacksNeedNewerSklearn()._init_callback_context(max_subtasks=3) is None
 
 
 @pytest.mark.skipif(CALLBACKS_AVAILABLE, reason="this scikit-learn has callbacks")

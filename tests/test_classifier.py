@@ -17,7 +17,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import compute_sample_weight
 
-import skbp._validation
+import skbp._holdout
 from skbp import BPClassifier
 
 ALL_ACTIVATIONS = [
@@ -493,7 +493,7 @@ def test_early_stopping_keeps_best_weights(early_stopping_data, monkeypatch):
     """The final model scores best_validation_score_ on the held-out split."""
     X, y = early_stopping_data
     splits = []
-    real_split = skbp._validation.train_test_split
+    real_split = skbp._holdout.train_test_split
 
     def spy(*arrays, **kwargs):
         parts = real_split(*arrays, **kwargs)
@@ -502,7 +502,7 @@ def test_early_stopping_keeps_best_weights(early_stopping_data, monkeypatch):
 
     # Capture the validation split the estimator draws (an internal name, so the
     # test fails loudly if the estimator stops using it).
-    monkeypatch.setattr(skbp._validation, "train_test_split", spy)
+    monkeypatch.setattr(skbp._holdout, "train_test_split", spy)
     clf = BPClassifier(
         hidden_layer_sizes=(16,),
         early_stopping=True,
@@ -710,7 +710,7 @@ def test_tuple_activation_length_mismatch(scaled_iris, hidden, activation):
         clf.fit(X, y)
 
 
-# Closed forms written independently of skbp._activations.
+# Closed forms written independently of skbp._core.activations.
 _REFERENCE_ACTIVATIONS = {
     "sigmoid": expit,
     "logistic": expit,

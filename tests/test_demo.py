@@ -1,4 +1,4 @@
-"""Tests of the ``python -m skbp`` digits demo (``skbp._demo``).
+"""Tests of the ``python -m skbp`` digits demo (``skbp._tools.demo``).
 
 The demo runs in-process through ``main(argv)`` with few epochs; only ``--help``
 goes through a subprocess, to cover ``skbp/__main__.py``.
@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from skbp._demo import main
+from skbp._tools.demo import main
 
 ACCURACY_LINE = re.compile(r"^held-out accuracy: ([0-9.]+)", re.MULTILINE)
 
@@ -43,7 +43,7 @@ def test_default_run_prints_progress_report_and_confusion_matrix(capsys):
 
 def test_no_options_is_the_default_configuration(capsys, monkeypatch):
     # Only the header matters here: stop right after it by failing the fit.
-    from skbp import _demo
+    from skbp._tools import demo as _demo
 
     def stop(clf, X, y):
         raise ValueError("stop here")
@@ -116,7 +116,7 @@ def test_plot_draws_validation_scores_when_present(
     from sklearn.datasets import load_digits
 
     from skbp import BPClassifier
-    from skbp._demo import save_plot
+    from skbp._tools.demo import save_plot
 
     X, y = load_digits(return_X_y=True)
     X, y = X[:300] / 16.0, y[:300]

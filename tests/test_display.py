@@ -1,4 +1,4 @@
-"""Tests for skbp._display: TrainingCurveDisplay."""
+"""Tests for skbp._tools.display: TrainingCurveDisplay."""
 
 import re
 import sys
@@ -9,7 +9,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skbp import BPClassifier
-from skbp._display import TrainingCurveDisplay
+from skbp._tools.display import TrainingCurveDisplay
 
 HINT = "pip install 'skbp[plot]'"
 

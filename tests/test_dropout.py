@@ -8,8 +8,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from skbp import BPClassifier
-from skbp._activations import ACTIVATIONS
-from skbp._network import Network
+from skbp._core.activations import ACTIVATIONS
+from skbp._core.network import Network
 
 
 def _finite_difference_grad(net, theta, X, Y, sw, alpha, masks, eps=1e-6):

@@ -16,7 +16,7 @@ import pytest
 import sklearn
 from threadpoolctl import threadpool_limits
 
-from skbp._callbacks import CALLBACKS_AVAILABLE, MIN_SKLEARN_FOR_CALLBACKS
+from skbp._compat import CALLBACKS_AVAILABLE, MIN_SKLEARN_FOR_CALLBACKS
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")

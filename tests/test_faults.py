@@ -32,12 +32,12 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+import skbp._core.training
 import skbp._fitted_state
-import skbp._training
 from skbp import BPClassifier, BPRegressor
-from skbp._callbacks import CALLBACKS_AVAILABLE
-from skbp._network import Network
-from skbp._optimizers import SGD, Adam
+from skbp._compat import CALLBACKS_AVAILABLE
+from skbp._core.network import Network
+from skbp._core.optimizers import SGD, Adam
 
 # The fits here under-train on purpose.
 pytestmark = pytest.mark.usefixtures("no_convergence_warning")
@@ -338,7 +338,7 @@ class FailingOnlineStep(_Fault):
     """The fused online SGD step raises at its ``nth`` call, after updating."""
 
     def patches(self):
-        build = skbp._training.online_sgd_step
+        build = skbp._core.training.online_sgd_step
 
         def online_sgd_step(*args, **kwargs):
             step = build(*args, **kwargs)
@@ -350,7 +350,7 @@ class FailingOnlineStep(_Fault):
 
             return failing_step
 
-        return [(skbp._training, "online_sgd_step", online_sgd_step)]
+        return [(skbp._core.training, "online_sgd_step", online_sgd_step)]
 
 
 class FailingScorer(_Fault):
@@ -618,7 +618,7 @@ def online_data(monkeypatch):
     "kind, solver, scenario, nth", cases(["sgd"], SCENARIOS, _online_calls)
 )
 def test_online_fused_step_fault(kind, solver, scenario, nth, online_data):
-    # Plain SGD with batch_size=1: the fused step of skbp._online.
+    # Plain SGD with batch_size=1: the fused step of skbp._core.fastpaths.
     exc = RuntimeError(f"online step fault at sample {nth}")
     run_case(
         kind,
@@ -641,7 +641,7 @@ def test_online_loss_and_grad_one_fault(kind, solver, scenario, nth, online_data
         kind,
         solver,
         scenario,
-        lambda est: FailingCalls(skbp._training, "loss_and_grad_one", nth, exc),
+        lambda est: FailingCalls(skbp._core.training, "loss_and_grad_one", nth, exc),
         exc,
         momentum=0.9,
         batch_size=1,

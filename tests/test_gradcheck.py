@@ -1,4 +1,4 @@
-"""Tests for skbp._gradcheck: the public finite-difference gradient checker."""
+"""Tests for skbp._tools.gradcheck: the public finite-difference gradient checker."""
 
 import warnings
 
@@ -9,8 +9,12 @@ from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
 from skbp import BPClassifier
-from skbp._gradcheck import GradientCheck, check_gradients, check_network_gradients
-from skbp._network import Network
+from skbp._core.network import Network
+from skbp._tools.gradcheck import (
+    GradientCheck,
+    check_gradients,
+    check_network_gradients,
+)
 
 #: Output kind -> (n_outputs, output function, loss, target layout).
 KINDS = {

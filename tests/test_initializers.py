@@ -1,4 +1,4 @@
-"""Unit tests for skbp._initializers: bounds, spread, dtype and the "auto" rule."""
+"""Unit tests for skbp._core.initializers: bounds, spread, dtype and the "auto" rule."""
 
 import math
 
@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skbp._activations import ACTIVATIONS
-from skbp._initializers import (
+from skbp._core.activations import ACTIVATIONS
+from skbp._core.initializers import (
     INITS,
     SIGMOID_SCHEME,
     init_bound,
     init_params,
     layer_schemes,
 )
-from skbp._network import Layout
+from skbp._core.network import Layout
 
 SCHEMES = ["glorot_uniform", "he_uniform", "uniform"]
 

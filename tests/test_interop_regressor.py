@@ -10,7 +10,7 @@ from sklearn.datasets import make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-import skbp._mlp_convert
+import skbp._interop
 from skbp import BPRegressor
 
 # Most fits here under-train on purpose.
@@ -288,7 +288,7 @@ def test_to_mlp_model_can_keep_training():
 def test_to_mlp_rejects_losses_mlp_lacks(loss):
     X, y = _data()
     reg = _bp(loss=loss).fit(X, y)
-    with pytest.raises(ValueError, match=f"loss='{loss}'.*MLPRegressor has only"):
+    with pytest.raises(ValueError, match=f"loss='{loss}'.*MLPRegressor does not have"):
         reg.to_mlp()
 
 
@@ -296,7 +296,7 @@ def test_to_mlp_rejects_poisson_on_old_scikit_learn(monkeypatch):
     X, y = _counts()
     reg = _bp(loss="poisson").fit(X, y)
     monkeypatch.setattr(
-        skbp._mlp_convert, "mlp_regression_losses", lambda: ("squared_error",)
+        skbp._interop, "mlp_regression_losses", lambda: ("squared_error",)
     )
     with pytest.raises(ValueError, match="scikit-learn 1.7"):
         reg.to_mlp()

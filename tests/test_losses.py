@@ -1,4 +1,4 @@
-"""Unit tests for skbp._losses: output functions, per-sample losses, deltas."""
+"""Unit tests for skbp._core.losses: output functions, per-sample losses, deltas."""
 
 from functools import partial
 
@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
 from sklearn.neural_network import _base as sklearn_mlp_losses
 
-from skbp._losses import (
+from skbp._core.losses import (
     CLASSIFICATION_LOSSES,
     OUTPUT_FUNCTIONS,
     OUTPUT_LOG_PROBA,
@@ -489,7 +489,7 @@ def test_absolute_error_subgradient_at_zero_residual():
 def test_single_sample_softmax_falls_back_to_the_shifted_form():
     # The 1-D path skips subtracting the row maximum unless exp overflows or
     # underflows; both regimes must give the stable result.
-    from skbp._losses import _softmax_log_loss_one
+    from skbp._core.losses import _softmax_log_loss_one
 
     y = np.array([0.0, 1.0, 0.0])
     for shift in (0.0, 800.0, -800.0):

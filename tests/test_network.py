@@ -1,4 +1,4 @@
-"""Tests for skbp._network: the layout, the forward pass and the gradient.
+"""Tests for skbp._core.network: the layout, the forward pass and the gradient.
 
 The two oracles are central finite differences (every activation x loss x output
 kind, with and without sample weights and L2) and scikit-learn's
@@ -15,9 +15,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from skbp._activations import ACTIVATIONS, resolve_activation
-from skbp._losses import OUTPUT_LOSSES
-from skbp._network import Layout, Network
+from skbp._core.activations import ACTIVATIONS, resolve_activation
+from skbp._core.losses import OUTPUT_LOSSES
+from skbp._core.network import Layout, Network
 
 ACTIVATION_NAMES = sorted(ACTIVATIONS)
 KINKED = {"relu", "leaky_relu"}
@@ -377,7 +377,7 @@ def test_loss_and_grad_match_sklearn(sklearn_activation, n_classes, weighted, se
 @pytest.mark.parametrize("layer", [None, 0, 1])
 def test_blocked_prediction_equals_one_pass(monkeypatch, sparse, layer):
     """Inputs longer than PREDICT_BLOCK go through reused per-block buffers."""
-    import skbp._network as network_module
+    import skbp._core.network as network_module
 
     rng = np.random.RandomState(0)
     net = Network((5, 4, 3, 2), ("tanh", "relu"), "softmax", "log_loss")
@@ -397,7 +397,7 @@ def test_blocked_prediction_equals_one_pass(monkeypatch, sparse, layer):
 def test_add_bias_equals_broadcast_addition(dtype, order):
     # C-ordered batches take the BLAS rank-1 update (ones b^T), the rest numpy's
     # broadcast addition; both must give z + b bit for bit.
-    from skbp._network import _add_bias
+    from skbp._core.network import _add_bias
 
     rng = np.random.RandomState(0)
     z = rng.randn(6, 5).astype(dtype)

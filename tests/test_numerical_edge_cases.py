@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
 from skbp import BPClassifier, BPRegressor
-from skbp._losses import log_softmax, softmax
+from skbp._core.losses import log_softmax, softmax
 
 
 @pytest.fixture(autouse=True)

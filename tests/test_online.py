@@ -1,4 +1,4 @@
-"""Tests for skbp._online: each single-sample variant equals the readable batch code.
+"""skbp._core.fastpaths: each single-sample variant equals the readable batch code.
 
 ``loss_and_grad_one`` must return what ``Network.loss_and_grad`` returns on a batch
 of one row, and the fused ``online_sgd_step`` must move ``theta`` where
@@ -7,18 +7,14 @@ every activation, every (loss, output) pair of ``OUTPUT_LOSSES``, one and severa
 outputs, with and without L2, with sample weights 1 and not 1, in both dtypes.
 """
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skbp._activations import ACTIVATIONS
-from skbp._losses import OUTPUT_LOSSES
-from skbp._network import Network
-from skbp._online import loss_and_grad_one, online_sgd_step
+from skbp._core.activations import ACTIVATIONS
+from skbp._core.fastpaths import loss_and_grad_one, online_sgd_step
+from skbp._core.losses import OUTPUT_LOSSES
+from skbp._core.network import Network
 
 ACTIVATION_NAMES = sorted(ACTIVATIONS)
 #: Keyword arguments a loss needs (the same values as the estimators' defaults
@@ -150,36 +146,3 @@ def test_row_views_of_a_larger_array():
     loss_f = loss_and_grad_one(net, theta, X_wide[1], Y[1], 1.0, 0.1, grad_f)
     assert loss_f == pytest.approx(loss_c, rel=1e-14)
     assert_allclose(grad_f, grad_c, rtol=1e-13, atol=1e-16)
-
-
-def test_core_modules_import_no_sklearn_and_no_estimator():
-    """_network and _online run on plain arrays: importing them (without the
-    package's __init__, which exports the estimators) pulls in no scikit-learn,
-    no trainer and no estimator module, and _network does not use _online."""
-    package = Path(__file__).resolve().parent.parent / "skbp"
-    code = f"""
-import importlib, sys, types
-sys.modules["sklearn"] = None  # any import of scikit-learn now fails
-package = types.ModuleType("skbp")
-package.__path__ = [{str(package)!r}]
-sys.modules["skbp"] = package
-importlib.import_module("skbp._network")
-assert "skbp._online" not in sys.modules, "_network imports _online"
-importlib.import_module("skbp._online")
-loaded = sorted(name for name in sys.modules if name.startswith("skbp."))
-print(" ".join(loaded))
-"""
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    loaded = set(result.stdout.split())
-    allowed = {
-        "skbp._network",
-        "skbp._online",
-        "skbp._activations",
-        "skbp._losses",
-        "skbp._blas",
-        "skbp._namespace",
-    }
-    assert loaded <= allowed, loaded - allowed

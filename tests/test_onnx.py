@@ -22,8 +22,8 @@ pytest.importorskip("skl2onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
 
 from skbp import BPClassifier, BPRegressor, to_onnx  # noqa: E402
-from skbp._activations import ACTIVATIONS  # noqa: E402
-from skbp._onnx import (  # noqa: E402
+from skbp._core.activations import ACTIVATIONS  # noqa: E402
+from skbp._tools.onnx import (  # noqa: E402
     DEFAULT_TARGET_OPSET,
     ONNX_ACTIVATIONS,
     _label_table,

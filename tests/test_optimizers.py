@@ -1,4 +1,4 @@
-"""Unit tests for skbp._optimizers: updates written out by hand, schedules, state."""
+"""skbp._core.optimizers: updates written out by hand, schedules, state."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skbp._optimizers import MIN_ADAPTIVE_LEARNING_RATE, SCHEDULES, SGD, Adam
+from skbp._core.optimizers import MIN_ADAPTIVE_LEARNING_RATE, SCHEDULES, SGD, Adam
 
 SIZE = 7
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from skbp._activations import ACTIVATIONS
-from skbp._gradcheck import check_network_gradients
-from skbp._losses import OUTPUT_LOSSES, REGRESSION_LOSSES, regression_output_for
-from skbp._network import Network
-from skbp._online import loss_and_grad_one
+from skbp._core.activations import ACTIVATIONS
+from skbp._core.fastpaths import loss_and_grad_one
+from skbp._core.losses import OUTPUT_LOSSES, REGRESSION_LOSSES, regression_output_for
+from skbp._core.network import Network
+from skbp._tools.gradcheck import check_network_gradients
 
 #: (loss, output) pairs of a regressor: one per regression loss.
 REGRESSION_PAIRS = [(loss, regression_output_for(loss)) for loss in REGRESSION_LOSSES]

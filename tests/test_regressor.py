@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.metrics import mean_poisson_deviance, r2_score
 
 import skbp
-import skbp._validation
+import skbp._holdout
 from skbp import BPRegressor
 
 LOSSES = ["squared_error", "poisson", "huber", "absolute_error"]
@@ -800,7 +800,7 @@ def test_early_stopping_on_r2_keeps_the_best_weights(
     if multi_output:
         y = np.column_stack([y, -(y**2)])
     splits = []
-    real_split = skbp._validation.train_test_split
+    real_split = skbp._holdout.train_test_split
 
     def spy(*arrays, **kwargs):
         parts = real_split(*arrays, **kwargs)
@@ -809,7 +809,7 @@ def test_early_stopping_on_r2_keeps_the_best_weights(
 
     # Capture the validation split the estimator draws (an internal name, so the
     # test fails loudly if the estimator stops using it).
-    monkeypatch.setattr(skbp._validation, "train_test_split", spy)
+    monkeypatch.setattr(skbp._holdout, "train_test_split", spy)
     # A large network with a large step overfits the noise quickly.
     reg = BPRegressor(
         hidden_layer_sizes=(64, 64),

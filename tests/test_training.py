@@ -1,4 +1,4 @@
-"""Tests for skbp._training: the stopping monitor, the epoch loop and L-BFGS.
+"""Tests for skbp._core.training: the stopping monitor, the epoch loop and L-BFGS.
 
 Includes the worked example: one online step of the classic squared-error
 backpropagation rule, computed by hand.
@@ -11,10 +11,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
 from sklearn.datasets import make_blobs
 
-from skbp._initializers import init_params, layer_schemes
-from skbp._network import Network
-from skbp._optimizers import SGD, Adam
-from skbp._training import (
+from skbp._core.initializers import init_params, layer_schemes
+from skbp._core.network import Network
+from skbp._core.optimizers import SGD, Adam
+from skbp._core.training import (
     History,
     StoppingMonitor,
     TrainingOptions,

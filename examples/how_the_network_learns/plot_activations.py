@@ -12,7 +12,7 @@ decides how well gradients travel through a deep network.
 
 This example plots each activation and its derivative, and checks the derivative
 against central finite differences. It reads skbp's private registry
-``skbp._activations.ACTIVATIONS``, which is fine for a teaching plot but is not a
+``skbp._core.activations.ACTIVATIONS``, which is fine for a teaching plot but is not a
 public API.
 """
 
@@ -24,7 +24,7 @@ public API.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from skbp._activations import ACTIVATIONS, ALIASES
+from skbp._core.activations import ACTIVATIONS, ALIASES
 
 for name, activation in ACTIVATIONS.items():
     print(f"{name:>10}: f(z) = {activation.formula}")

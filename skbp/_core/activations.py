@@ -30,7 +30,7 @@ import numpy as np
 from scipy.special import erf as _erf_numpy
 from scipy.special import expit
 
-from skbp._namespace import constant
+from skbp._core.namespace import constant
 
 #: Slope of ``leaky_relu`` for negative inputs.
 LEAKY_RELU_SLOPE = 0.01

@@ -15,7 +15,7 @@ Schedules (stochastic gradient descent only, as in scikit-learn's MLP):
   is at or below 1e-6.
 
 The state lives in the parameters' array library and on their device (the
-``namespace`` argument, see ``skbp._namespace``). The updates are written with
+``namespace`` argument, see ``skbp._core.namespace``). The updates are written with
 in-place operators, which every array API namespace has; only NumPy's few
 ``out=`` calls and Adam's BLAS ``axpy`` have array API twins, which allocate.
 
@@ -28,8 +28,8 @@ import math
 
 import numpy as np
 
-from skbp._blas import add_scaled
-from skbp._namespace import NUMPY
+from skbp._core.blas import add_scaled
+from skbp._core.namespace import NUMPY
 
 SCHEDULES = ("constant", "invscaling", "adaptive")
 

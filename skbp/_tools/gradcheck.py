@@ -22,7 +22,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from skbp._array_api import to_numpy
-from skbp._namespace import NUMPY
+from skbp._introspect import gradient_problem
 
 __all__ = ["GradientCheck", "check_gradients", "check_network_gradients"]
 
@@ -147,8 +147,8 @@ def check_network_gradients(
     Examples
     --------
     >>> import numpy as np
-    >>> from skbp._network import Network
-    >>> from skbp._gradcheck import check_network_gradients
+    >>> from skbp._core.network import Network
+    >>> from skbp._tools.gradcheck import check_network_gradients
     >>> rng = np.random.RandomState(0)
     >>> net = Network((3, 4, 2), ("tanh",), "softmax", "log_loss")
     >>> theta = rng.randn(net.layout.size)
@@ -246,7 +246,7 @@ def check_gradients(estimator, X, y, *, sample_weight=None, eps=1e-6, random_sta
     --------
     >>> from sklearn.datasets import load_iris
     >>> from skbp import BPClassifier
-    >>> from skbp._gradcheck import check_gradients
+    >>> from skbp._tools.gradcheck import check_gradients
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = BPClassifier(hidden_layer_sizes=(5,), activation="tanh")
     >>> result = check_gradients(clf, X[::10], y[::10])
@@ -273,26 +273,11 @@ def check_gradients(estimator, X, y, *, sample_weight=None, eps=1e-6, random_sta
     X = check_array(to_numpy(X), accept_sparse=["csr", "csc"], dtype=np.float64)
     y = np.asarray(to_numpy(y))
     sample_weight = to_numpy(sample_weight)
-    network = estimator._network_for(NUMPY)
-    if X.shape[1] != network.layout.layer_sizes[0]:
-        raise ValueError(
-            f"X has {X.shape[1]} features, but the estimator was fitted with "
-            f"{network.layout.layer_sizes[0]}."
-        )
     if is_classifier(estimator) and y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
     # The same targets and weight vector fit uses (class_weight multiplied in),
     # at the parameters in the units the network trains in.
-    sample_weight = estimator._training_sample_weight(
-        X.shape[0], np.float64, y, sample_weight, incremental=False
-    )
-    Y = np.asarray(estimator._encode_targets(y, np.float64), dtype=np.float64)
-    theta = network.layout.pack(
-        [to_numpy(c) for c in estimator.coefs_],
-        [to_numpy(b) for b in estimator.intercepts_],
-        np.float64,
-    )
-    estimator._unfold_output_layer(network, theta)
+    network, theta, Y, sample_weight = gradient_problem(estimator, X, y, sample_weight)
     return check_network_gradients(
         network,
         theta,

@@ -34,7 +34,7 @@ import math
 import numpy as np
 from scipy.special import expit, log_expit, xlogy
 
-from skbp._namespace import constant
+from skbp._core.namespace import constant
 
 
 def softmax(z, out=None):

@@ -26,10 +26,11 @@ from skbp._compat import (
     mlp_no_improvement_count,
     mlp_regression_losses,
     set_mlp_private_state,
+    validate_params,
 )
+from skbp._core.network import Network
+from skbp._core.training import StoppingMonitor
 from skbp._fitted_state import params_digest
-from skbp._network import Network
-from skbp._training import StoppingMonitor
 
 #: Parameters with the same meaning in skbp (key) and scikit-learn's MLP (value);
 #: ``activation`` is translated separately and ``init`` has no MLP counterpart.
@@ -67,7 +68,6 @@ TO_MLP_ACTIVATION = {
 FROM_MLP_ACTIVATION = {mlp: ours for ours, mlp in TO_MLP_ACTIVATION.items()}
 
 #: Regression losses that MLPRegressor has (poisson from scikit-learn 1.7).
-MLP_REGRESSION_LOSSES = ("squared_error", "poisson")
 
 
 def is_classifier(obj):
@@ -131,7 +131,7 @@ def from_mlp(cls, mlp):
         init="glorot_uniform",
         **params,
     )
-    estimator._validate_params()
+    validate_params(estimator)
 
     estimator.n_features_in_ = int(mlp.n_features_in_)
     if hasattr(mlp, "feature_names_in_"):
@@ -223,18 +223,18 @@ def _check_convertible(estimator):
             "logistic probabilities trained by cross-entropy)"
         )
     else:
-        supported = MLP_REGRESSION_LOSSES
-        why = "MLPRegressor has only the squared error and the Poisson deviance"
+        supported = mlp_regression_losses()
+        why = f"this scikit-learn's MLPRegressor has the losses {list(supported)}"
+        if net.loss_name == "poisson" and "poisson" not in supported:
+            raise ValueError(
+                "MLPRegressor has loss='poisson' from scikit-learn 1.7; this "
+                "scikit-learn has no Poisson MLPRegressor. Upgrade scikit-learn."
+            )
     if net.loss_name not in supported:
         raise ValueError(
-            f"This model was trained with loss={net.loss_name!r}; {why}, so the "
-            "converted model would not be the same model. Refit with loss in "
-            f"{list(supported)}."
-        )
-    if net.loss_name == "poisson" and "poisson" not in mlp_regression_losses():
-        raise ValueError(
-            "MLPRegressor has loss='poisson' from scikit-learn 1.7; this "
-            "scikit-learn has no Poisson MLPRegressor. Upgrade scikit-learn."
+            f"This model was trained with loss={net.loss_name!r}, which "
+            f"{mlp_name} does not have ({why}), so the converted model would not "
+            f"be the same model. Refit with loss in {list(supported)}."
         )
     names = set(net.activations)
     if len(names) > 1:

@@ -13,7 +13,7 @@ prediction. Notation (the same everywhere in skbp, and in the user guide):
 * ``Network._forward``: ``a[0] = X``, ``z[i] = a[i] @ W[i] + b[i]`` and
   ``a[i + 1] = f_i(z[i])`` for hidden layers; the last ``z`` are the logits;
 * ``Network.loss_and_grad``: the output delta ``delta[L - 1] = dL/dz[L - 1]`` of
-  the (loss, output) pair (``skbp._losses``), weighted per sample;
+  the (loss, output) pair (``skbp._core.losses``), weighted per sample;
 * ``Network._backward``: ``delta[i - 1] = (delta[i] @ W[i].T) * f'(z[i - 1])``,
   ``dL/dW[i] = a[i].T @ delta[i]`` and ``dL/db[i] =`` column sums of ``delta[i]``.
 
@@ -27,10 +27,10 @@ another form calls a small helper named for what it computes (``_matmul``,
 measurement next to it. For any other array API namespace they are the
 standard's calls, which return new arrays; every step uses its result, so the
 same loop serves both. Single-sample variants for ``batch_size=1`` on NumPy (1-D
-vectors, the fused online SGD step) live in ``skbp._online``, each tested equal
+vectors, the fused online SGD step) live in ``skbp._core.fastpaths``, each tested equal
 to ``loss_and_grad``.
 
-This module must not import scikit-learn, ``skbp._online``, the trainer
+This module must not import scikit-learn, ``skbp._core.fastpaths``, the trainer
 (``_training``) or any estimator module; it imports only NumPy and the
 namespace, activation, loss and BLAS modules.
 """
@@ -39,10 +39,10 @@ from functools import partial
 
 import numpy as np
 
-from skbp._activations import ACTIVATIONS
-from skbp._blas import add_scaled, blas
-from skbp._losses import OUTPUT_LOSSES, OUTPUT_LOSSES_XP
-from skbp._namespace import NUMPY
+from skbp._core.activations import ACTIVATIONS
+from skbp._core.blas import add_scaled, blas
+from skbp._core.losses import OUTPUT_LOSSES, OUTPUT_LOSSES_XP
+from skbp._core.namespace import NUMPY
 
 #: Rows per block when predicting on many samples (see ``Network.logits``).
 PREDICT_BLOCK = 2048
@@ -135,6 +135,34 @@ class Layout:
             W_i[...] = coef
             b_i[...] = intercept
         return theta
+
+
+def fold_output_affine(layout, theta, scale, shift):
+    """Fold ``z -> z * scale + shift`` into the output layer of ``theta``, in place.
+
+    The output logits of the folded parameters are those of ``theta`` mapped by
+    the affine map: ``W[-1] * scale`` and ``b[-1] * scale + shift``, each output
+    column by its own ``scale`` and ``shift`` (arrays of shape ``(n_outputs,)``
+    that combine with ``theta``'s dtype and library).
+
+    Parameters
+    ----------
+    layout : Layout
+    theta : array of shape (layout.size,)
+    scale, shift : array of shape (n_outputs,)
+    """
+    W, b = layout.views(theta)
+    W[-1] *= scale
+    b[-1] *= scale
+    b[-1] += shift
+
+
+def unfold_output_affine(layout, theta, scale, shift):
+    """Undo ``fold_output_affine`` in place (``scale`` must have no zeros)."""
+    W, b = layout.views(theta)
+    b[-1] -= shift
+    b[-1] /= scale
+    W[-1] /= scale
 
 
 def _matmul(a, W, out):
@@ -295,7 +323,7 @@ class _Workspace:
     ``z[i]`` holds ``z[i]``; ``a[i]`` holds the activation ``a[i + 1]`` (``a[0]``
     is the input, which is not copied), so the last entry, shaped like the
     logits, is spare: it receives the output delta. ``n_rows=0`` makes the 1-D
-    buffers of the single-sample path (``skbp._online``).
+    buffers of the single-sample path (``skbp._core.fastpaths``).
     """
 
     def __init__(self, layout, n_rows, dtype):
@@ -345,7 +373,7 @@ class Network:
     loss_params : dict, optional
         Keyword arguments of the loss function (the Huber threshold).
     namespace : ArrayNamespace, default=NUMPY
-        The array library of the parameters and data (``skbp._namespace``).
+        The array library of the parameters and data (``skbp._core.namespace``).
     """
 
     def __init__(
@@ -506,7 +534,7 @@ class Network:
 
         Training, prediction and the online path all run this loop; they differ
         only in the buffers they pass. Every 2-D array below may also be 1-D (one
-        sample without the batch axis), as ``skbp._online`` passes them.
+        sample without the batch axis), as ``skbp._core.fastpaths`` passes them.
 
         Parameters
         ----------
@@ -576,7 +604,7 @@ class Network:
         The loss is the weighted mean over samples of the per-sample loss, plus
         ``alpha / 2 * ||W||^2 / sum(sample_weight)`` on the weights only. This is
         the batch algorithm for any number of rows; the trainer's ``batch_size=1``
-        path uses the single-sample variants of ``skbp._online`` instead, which
+        path uses the single-sample variants of ``skbp._core.fastpaths`` instead, which
         the tests prove equal to this function.
 
         Parameters

@@ -1,6 +1,6 @@
 """Online backpropagation (``batch_size=1``): single-sample speed variants.
 
-``skbp._network`` holds the readable algorithm, written for a batch. On one
+``skbp._core.network`` holds the readable algorithm, written for a batch. On one
 sample at a time, as in the classic online delta rule, the bookkeeping around the
 arithmetic costs as much as the arithmetic, so the trainer takes these variants
 instead:
@@ -24,7 +24,7 @@ estimator module; it imports only NumPy and the core modules below.
 
 import numpy as np
 
-from skbp._blas import blas
+from skbp._core.blas import blas
 
 
 def loss_and_grad_one(net, theta, x, y, weight, alpha, grad):

@@ -8,7 +8,7 @@ and returns a ``History`` record of everything it measured, which the estimator
 copies into its fitted attributes.
 
 The arrays may be NumPy's or those of any array API namespace (the network's
-``namespace``, see ``skbp._namespace``); the loops are the same. What they draw
+``namespace``, see ``skbp._core.namespace``); the loops are the same. What they draw
 at random (sample orders, dropout masks) is drawn on the host from the same
 generator either way, and SciPy's L-BFGS gets a host copy of the iterate and
 the gradient per evaluation.
@@ -16,14 +16,15 @@ the gradient per evaluation.
 This module must not import scikit-learn or the estimator modules.
 """
 
+import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.optimize
 
-from skbp._online import loss_and_grad_one, online_sgd_step
-from skbp._optimizers import SGD
+from skbp._core.fastpaths import loss_and_grad_one, online_sgd_step
+from skbp._core.optimizers import SGD
 
 #: An epoch whose mean loss exceeds this multiple of the loss at the start of the
 #: call (or of 1, whichever is larger) counts as diverged. No run that learns gets
@@ -162,6 +163,10 @@ class History:
         parameters.
     stopped_by_hook : bool
         True when a ``TrainingHooks.epoch_end`` asked to stop.
+    start_loss : float
+        The loss at the parameters the call started from (NaN before any
+        evaluation); not finite when the data overflow the network from the
+        start.
     message : str
         Why training stopped, in words.
     """
@@ -174,6 +179,7 @@ class History:
     converged: bool = False
     diverged: bool = False
     stopped_by_hook: bool = False
+    start_loss: float = math.nan
     message: str = ""
 
 
@@ -429,8 +435,8 @@ def _run_online_epoch(
     """``run_epoch`` for ``batch_size=1`` on dense data: online backpropagation.
 
     Samples are read as 1-D row views (no gathering copies). Plain SGD without
-    momentum, the classic rule, takes the fused ``skbp._online.online_sgd_step``;
-    other optimisers get the gradient from ``skbp._online.loss_and_grad_one``.
+    momentum, the classic rule, takes the fused ``fastpaths.online_sgd_step``;
+    other optimisers get the gradient from ``fastpaths.loss_and_grad_one``.
     """
     # Row views of a plain ndarray are cheaper than those of subclasses (memmap).
     X = X.view(np.ndarray)
@@ -541,6 +547,7 @@ def fit_stochastic(
             )
         if divergence_limit is None:
             start_loss = first_loss  # at the parameters this call started from
+            history.start_loss = float(first_loss)
             divergence_limit = DIVERGENCE_FACTOR * max(first_loss, 1.0)
         if not (loss <= divergence_limit and _parameters_in_range(theta, ns)):
             theta[...] = last_finite
@@ -690,13 +697,18 @@ def fit_lbfgs(
     # raised by a hook is an error, kept here and re-raised after ``minimize``.
     hook_error = None
 
+    evaluations = 0
+
     def loss_and_grad(x):
-        nonlocal iteration_open
+        nonlocal iteration_open, evaluations
         if hooks is not None and not iteration_open:
             hooks.epoch_begin(theta, 0)
             iteration_open = True
         set_theta(x)
         loss = net.loss_and_grad(theta, X, Y, sample_weight, options.alpha, grad)
+        if evaluations == 0:  # at the starting point
+            history.start_loss = float(loss)
+        evaluations += 1
         # A copy: SciPy keeps the gradient it is given, and grad is reused.
         return float(loss), np.array(ns.to_host(grad), dtype=np.float64)
 

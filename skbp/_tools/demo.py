@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from skbp import BPClassifier
-from skbp._activations import ACTIVATIONS, ALIASES
+from skbp._core.activations import ACTIVATIONS, ALIASES
 
 PLOT_HINT = "--plot needs matplotlib: pip install 'skbp[plot]'"
 

@@ -5,7 +5,7 @@ a shape calculator and a converter (the classifier also skl2onnx's standard
 classifier parser, which adds the ``zipmap`` / ``nocl`` / ``output_class_labels``
 options), so a ``Pipeline(StandardScaler(), BPClassifier())`` converts as a
 whole, scaler included. The converter writes the forward pass of
-``skbp._network`` with ONNX operators and the outputs of ``predict`` and
+``skbp._core.network`` with ONNX operators and the outputs of ``predict`` and
 ``predict_proba`` / the regressor's ``predict``, formula for formula.
 
 skl2onnx and onnx (the ``skbp[onnx]`` extra) are imported inside the functions
@@ -20,9 +20,14 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from skbp._activations import ELU_ALPHA, LEAKY_RELU_SLOPE
 from skbp._array_api import to_numpy
 from skbp._classifier import BPClassifier
+from skbp._core.activations import ELU_ALPHA, LEAKY_RELU_SLOPE
+from skbp._introspect import (
+    hidden_activation_names,
+    is_multilabel,
+    prediction_ndim,
+)
 from skbp._regressor import BPRegressor
 
 __all__ = ["to_onnx"]
@@ -111,7 +116,7 @@ class _Graph:
 
 
 # ------------------------------------------------ hidden-layer activations
-# One function per canonical name of skbp._activations. A float32 graph uses
+# One function per canonical name of skbp._core.activations. A float32 graph uses
 # the single ONNX operator; onnxruntime's CPU provider has no float64 kernel
 # for Softplus, Softsign, Elu, LeakyRelu (opset >= 16) or Erf, so a float64
 # graph writes those out with operators it runs in float64.
@@ -217,13 +222,14 @@ def _logits(g, model, X_name, X_type):
     if not isinstance(X_type, (FloatTensorType, DoubleTensorType)):
         a = g.op("Cast", a, to=g.float_proto)  # integer or boolean input
     n_layers = len(model.coefs_)
+    activations = hidden_activation_names(model)
     for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
         # Host copies: a model fitted under array API dispatch keeps its
         # parameters on its device.
         W, b = to_numpy(W), to_numpy(b)
         z = g.op("Add", g.op("MatMul", a, g.const(W)), g.const(b))  # (n, fan_out)
         if i < n_layers - 1:
-            a = ONNX_ACTIVATIONS[model._layer_activations[i]](g, z)
+            a = ONNX_ACTIVATIONS[activations[i]](g, z)
     return z
 
 
@@ -261,7 +267,7 @@ def _check_zipmap(scope, clf, dtype):
             "tensor(float) only), but X_sample is float64. Pass float32 input, "
             "or zipmap=False or 'columns'."
         )
-    if options["zipmap"] and clf._is_multilabel:
+    if options["zipmap"] and is_multilabel(clf):
         # skl2onnx would declare the label output 1-D (onnxruntime warns and
         # runs it anyway); refuse rather than write a wrong declaration.
         raise ValueError(
@@ -292,7 +298,7 @@ def convert_classifier(scope, operator, container):
     z = _logits(g, clf, operator.inputs[0].full_name, operator.inputs[0].type)
     label_name = operator.outputs[0].full_name
     proba_name = operator.outputs[1].full_name
-    if clf._is_multilabel:
+    if is_multilabel(clf):
         positive = g.op("Greater", z, g.const(0.0))
         g.op("Cast", positive, to=g.proto.INT64, output=label_name)
         info = np.finfo(g.dtype)
@@ -330,7 +336,7 @@ def convert_regressor(scope, operator, container):
     if reg.out_activation_ == "exp":
         y = g.op("Exp", y)
     output = operator.outputs[0].full_name
-    if reg._y_ndim == 1:
+    if prediction_ndim(reg) == 1:
         g.op("Reshape", y, g.const([-1], dtype=np.int64), output=output)
     else:
         g.op("Identity", y, output=output)
@@ -358,7 +364,7 @@ def calculate_classifier_shapes(operator):
     clf = operator.raw_operator
     n = operator.inputs[0].get_first_dimension()
     n_classes = clf.classes_.shape[0]
-    if clf._is_multilabel:
+    if is_multilabel(clf):
         label_type = Int64TensorType([n, n_classes])
     else:
         table = _lookup_table(operator.scope_inst, clf)
@@ -375,7 +381,7 @@ def calculate_regressor_shapes(operator):
     check_input_and_output_numbers(operator, input_count_range=1, output_count_range=1)
     reg = operator.raw_operator
     n = operator.inputs[0].get_first_dimension()
-    shape = [n] if reg._y_ndim == 1 else [n, reg.n_outputs_]
+    shape = [n] if prediction_ndim(reg) == 1 else [n, reg.n_outputs_]
     operator.outputs[0].type = _tensor_type(operator.inputs[0].type)(shape)
 
 
