@@ -73,7 +73,9 @@ from skbp._core.namespace import NUMPY
 from skbp._core.network import Network
 from skbp._core.optimizers import SCHEDULES, SGD, Adam
 from skbp._core.training import (
+    SolverState,
     StoppingMonitor,
+    TrainingData,
     TrainingOptions,
     fit_lbfgs,
     fit_stochastic,
@@ -500,7 +502,8 @@ class BaseBP(
             verbose=bool(self.verbose),
         )
         self._optimizer_state = None
-        return fit_lbfgs(net, theta, X, Y, sample_weight, options, hooks=hooks)
+        data = TrainingData(X, Y, sample_weight)
+        return fit_lbfgs(net, theta, data, options, hooks=hooks)
 
     def _fit_stochastic(
         self, net, theta, X, y, Y, sample_weight, incremental, validation, rng, hooks
@@ -542,15 +545,10 @@ class BaseBP(
         history = fit_stochastic(
             net,
             theta,
-            X,
-            Y,
-            sample_weight,
+            TrainingData(X, Y, sample_weight),
             options,
-            optimizer=optimizer,
-            monitor=monitor,
-            rng=rng,
+            SolverState(optimizer, monitor, rng, samples_seen=self.t_),
             validate=validate,
-            samples_seen=self.t_,
             hooks=hooks,
         )
         self._optimizer_state = {**optimizer.state(), "solver": self.solver}

@@ -26,7 +26,9 @@ from skbp._core.namespace import NUMPY
 from skbp._core.network import Network
 from skbp._core.optimizers import SGD, Adam
 from skbp._core.training import (
+    SolverState,
     StoppingMonitor,
+    TrainingData,
     TrainingOptions,
     fit_lbfgs,
     fit_stochastic,
@@ -351,16 +353,17 @@ def test_fit_stochastic_matches_numpy(
 
     def run(network, parameters, data, namespace, solver_dtype):
         make = SGD if optimizer == "sgd" else Adam
+        step_rule = make(network.layout.size, solver_dtype, 0.01, namespace=namespace)
         return fit_stochastic(
             network,
             parameters,
-            *data,
+            TrainingData(*data),
             options,
-            optimizer=make(
-                network.layout.size, solver_dtype, 0.01, namespace=namespace
+            SolverState(
+                step_rule,
+                StoppingMonitor(tol=0.0, n_iter_no_change=100),
+                np.random.RandomState(7),
             ),
-            monitor=StoppingMonitor(tol=0.0, n_iter_no_change=100),
-            rng=np.random.RandomState(7),
         )
 
     history = run(net, theta, (X, Y, sw), NUMPY, dtype)
@@ -381,9 +384,9 @@ def test_fit_lbfgs_matches_numpy(kind, dtype, strict_namespace):
     options = TrainingOptions(alpha=1e-2, max_iter=15)
     theta = (0.3 * np.random.RandomState(3).randn(net.layout.size)).astype(dtype)
     theta_xp = _on(ns, theta)
-    history = fit_lbfgs(net, theta, X, Y, sw, options)
+    history = fit_lbfgs(net, theta, TrainingData(X, Y, sw), options)
     history_xp = fit_lbfgs(
-        net_xp, theta_xp, _on(ns, X), _on(ns, Y), _on(ns, sw), options
+        net_xp, theta_xp, TrainingData(_on(ns, X), _on(ns, Y), _on(ns, sw)), options
     )
     rtol = 1e-8 if dtype == np.float64 else 1e-3
     assert history_xp.n_iter == history.n_iter

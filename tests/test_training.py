@@ -16,10 +16,13 @@ from skbp._core.network import Network
 from skbp._core.optimizers import SGD, Adam
 from skbp._core.training import (
     History,
+    SolverState,
     StoppingMonitor,
+    TrainingData,
     TrainingOptions,
     fit_lbfgs,
     fit_stochastic,
+    minibatches,
     run_epoch,
 )
 
@@ -89,16 +92,31 @@ def _network_and_theta(n_features=2, hidden=(5,), activation="tanh", seed=0):
 
 
 def _fit(net, theta, X, Y, sw=None, **kwargs):
-    """``fit_stochastic`` with test defaults; kwargs may name options or state."""
+    """``fit_stochastic`` with test defaults; kwargs may name options, solver
+    state (``optimizer``, ``monitor``, ``rng``, ``samples_seen``) or the
+    ``validate`` and ``hooks`` arguments."""
     options = {"alpha": 1e-4, "batch_size": 10, "max_iter": 20, "shuffle": False}
     state = {
         "optimizer": SGD(theta.size, theta.dtype, 0.1, momentum=0.9),
         "rng": np.random.RandomState(0),
         "monitor": StoppingMonitor(tol=1e-4, n_iter_no_change=1000),
     }
+    arguments = {}
     for key, value in kwargs.items():
-        (options if key in TrainingOptions.__dataclass_fields__ else state)[key] = value
-    return fit_stochastic(net, theta, X, Y, sw, TrainingOptions(**options), **state)
+        if key in TrainingOptions.__dataclass_fields__:
+            options[key] = value
+        elif key in ("validate", "hooks"):
+            arguments[key] = value
+        else:
+            state[key] = value
+    return fit_stochastic(
+        net,
+        theta,
+        TrainingData(X, Y, sw),
+        TrainingOptions(**options),
+        SolverState(**state),
+        **arguments,
+    )
 
 
 # --- fit_stochastic -----------------------------------------------------------
@@ -318,7 +336,7 @@ def test_fit_lbfgs_reaches_small_loss(dtype):
     theta = theta64.astype(dtype)
     X, Y = X.astype(dtype), Y.astype(dtype)
     options = TrainingOptions(alpha=1e-5, max_iter=200, max_fun=15000, tol=1e-6)
-    history = fit_lbfgs(net, theta, X, Y, None, options)
+    history = fit_lbfgs(net, theta, TrainingData(X, Y), options)
     assert theta.dtype == dtype
     assert np.isfinite(theta).all()
     assert not history.diverged
@@ -339,9 +357,9 @@ def test_fit_lbfgs_sample_weight_zero_equals_removal():
     net, theta = _network_and_theta()
     theta_removed = theta.copy()
     options = TrainingOptions(alpha=1e-3, max_iter=30, max_fun=15000, tol=1e-8)
-    fit_lbfgs(net, theta, X, Y, sw, options)
+    fit_lbfgs(net, theta, TrainingData(X, Y, sw), options)
     keep = sw > 0
-    fit_lbfgs(net, theta_removed, X[keep], Y[keep], None, options)
+    fit_lbfgs(net, theta_removed, TrainingData(X[keep], Y[keep]), options)
     assert_allclose(theta, theta_removed, rtol=1e-6, atol=1e-8)
 
 
@@ -424,13 +442,12 @@ def test_worked_example_run_epoch():
         net,
         theta,
         np.empty_like(theta),
-        x[None, :],
-        target[None, :],
-        None,
+        minibatches(net, TrainingData(x[None, :], target[None, :]), 1),
         TrainingOptions(alpha=0.0, max_iter=1, batch_size=1),
         SGD(theta.size, theta.dtype, 0.1, momentum=0.0),
         order=None,
-        gatherer=None,
+        rng=None,
+        hooks=None,
     )
     _assert_classic_step(net, theta_before, theta, increments)
     assert loss == pytest.approx(increments[-1], rel=1e-12)

@@ -140,6 +140,52 @@ class TrainingOptions:
             object.__setattr__(self, "dropout_rates", None)
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """The arrays one call of a trainer learns from.
+
+    Attributes
+    ----------
+    X : {ndarray, CSR matrix} of shape (n_samples, n_features)
+        Inputs, in the network's array library.
+    Y : ndarray of shape (n_samples, n_outputs)
+        Encoded targets (0/1 for classifiers, scaled values for regressors).
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        None means every sample weighs 1.
+    """
+
+    X: object
+    Y: object
+    sample_weight: object = None
+
+    @property
+    def n_samples(self) -> int:
+        """Number of training samples."""
+        return self.X.shape[0]
+
+
+@dataclass
+class SolverState:
+    """What a stochastic solver carries from one epoch (and call) to the next.
+
+    Attributes
+    ----------
+    optimizer : SGD or Adam
+        Its velocity, moments and rate, updated in place.
+    monitor : StoppingMonitor
+        The plateau state, updated in place.
+    rng : numpy.random.RandomState
+        Draws the sample orders and dropout masks.
+    samples_seen : int, default=0
+        Samples processed by earlier calls (the ``invscaling`` schedule).
+    """
+
+    optimizer: object
+    monitor: StoppingMonitor
+    rng: np.random.RandomState
+    samples_seen: int = 0
+
+
 @dataclass
 class History:
     """What one call of a trainer did.
@@ -231,10 +277,11 @@ def _batch_slices(n_samples, batch_size):
 class _BatchGatherer:
     """The minibatches of NumPy data, shuffled ones copied into reused buffers."""
 
-    def __init__(self, X, Y, sample_weight, batch_size):
-        self.X, self.Y, self.sw = X, Y, sample_weight
+    def __init__(self, data, batch_size):
+        self.data = data
+        self.X, self.Y, self.sw = data.X, data.Y, data.sample_weight
         self.batch_size = batch_size
-        self.dense = isinstance(X, np.ndarray)
+        self.dense = isinstance(data.X, np.ndarray)
         self._X_buf = self._Y_buf = self._sw_buf = None
 
     def _allocate(self):
@@ -285,12 +332,11 @@ class _ArrayAPIBatches:
     sample weights (the same sums as NumPy's), so no batch waits for the device.
     """
 
-    def __init__(self, namespace, X, Y, sample_weight):
+    def __init__(self, namespace, data):
         self.ns = namespace
-        self.X, self.Y, self.sw = X, Y, sample_weight
-        self.sw_host = (
-            None if sample_weight is None else namespace.to_host(sample_weight)
-        )
+        self.data = data
+        self.X, self.Y, self.sw = data.X, data.Y, data.sample_weight
+        self.sw_host = None if self.sw is None else namespace.to_host(self.sw)
         self._order = self._order_device = None
 
     def take(self, batch, order):
@@ -315,11 +361,11 @@ class _ArrayAPIBatches:
         return X_b, Y_b, sw_b, weight
 
 
-def _batches(net, X, Y, sample_weight, batch_size):
-    """The minibatch source for the network's array library."""
+def minibatches(net, data, batch_size):
+    """The minibatch source of ``data`` for the network's array library."""
     if net.namespace.is_numpy:
-        return _BatchGatherer(X, Y, sample_weight, batch_size)
-    return _ArrayAPIBatches(net.namespace, X, Y, sample_weight)
+        return _BatchGatherer(data, batch_size)
+    return _ArrayAPIBatches(net.namespace, data)
 
 
 class _EpochLoss:
@@ -346,21 +392,7 @@ class _EpochLoss:
         return mean, (mean if self.first is None else float(self.first))
 
 
-def run_epoch(
-    net,
-    theta,
-    grad,
-    X,
-    Y,
-    sample_weight,
-    options,
-    optimizer,
-    *,
-    order,
-    gatherer,
-    rng=None,
-    hooks=None,
-):
+def run_epoch(net, theta, grad, batches, options, optimizer, *, order, rng, hooks):
     """One pass over the training data in minibatches; return the mean loss.
 
     Parameters
@@ -368,19 +400,17 @@ def run_epoch(
     net : Network
     theta, grad : ndarray of shape (n_params,)
         Parameters (updated in place) and a gradient buffer.
-    X : {ndarray, CSR matrix} of shape (n_samples, n_features)
-    Y : ndarray of shape (n_samples, n_outputs)
-    sample_weight : ndarray of shape (n_samples,) or None
+    batches : _BatchGatherer or _ArrayAPIBatches
+        The training data (its ``data``, a ``TrainingData``) and the way to
+        gather its minibatches (see ``minibatches``).
     options : TrainingOptions
         ``alpha``, ``batch_size`` and ``dropout_rates`` are used.
     optimizer : SGD or Adam
     order : ndarray of shape (n_samples,) or None
         Row order for this epoch, on the host (None: the stored order).
-    gatherer : _BatchGatherer or _ArrayAPIBatches
-        Makes the minibatches (see ``_batches``).
-    rng : numpy.random.RandomState, optional
+    rng : numpy.random.RandomState or None
         Draws the dropout masks; needed with ``options.dropout_rates``.
-    hooks : TrainingHooks, optional
+    hooks : TrainingHooks or None
         Told about every minibatch step; ``batch_end`` returning True ends the
         epoch early.
 
@@ -393,24 +423,16 @@ def run_epoch(
     """
     alpha, batch_size = options.alpha, options.batch_size
     dropout_rates = options.dropout_rates
+    data = batches.data
     # The single-sample fast paths are NumPy's.
-    if batch_size == 1 and isinstance(X, np.ndarray) and dropout_rates is None:
+    if batch_size == 1 and isinstance(data.X, np.ndarray) and dropout_rates is None:
         return _run_online_epoch(
-            net,
-            theta,
-            grad,
-            X,
-            Y,
-            sample_weight,
-            optimizer=optimizer,
-            alpha=alpha,
-            order=order,
-            hooks=hooks,
+            net, theta, grad, data, optimizer, alpha=alpha, order=order, hooks=hooks
         )
-    n_samples = X.shape[0]
+    n_samples = data.n_samples
     epoch_loss = _EpochLoss()
     for batch in _batch_slices(n_samples, batch_size):
-        X_b, Y_b, sw_b, batch_weight = gatherer.take(batch, order)
+        X_b, Y_b, sw_b, batch_weight = batches.take(batch, order)
         if batch_weight == 0.0:
             # Every sample in this batch has zero weight: it carries no gradient.
             continue
@@ -429,9 +451,7 @@ def run_epoch(
     return epoch_loss.result()
 
 
-def _run_online_epoch(
-    net, theta, grad, X, Y, sample_weight, *, optimizer, alpha, order, hooks=None
-):
+def _run_online_epoch(net, theta, grad, data, optimizer, *, alpha, order, hooks):
     """``run_epoch`` for ``batch_size=1`` on dense data: online backpropagation.
 
     Samples are read as 1-D row views (no gathering copies). Plain SGD without
@@ -439,7 +459,7 @@ def _run_online_epoch(
     other optimisers get the gradient from ``fastpaths.loss_and_grad_one``.
     """
     # Row views of a plain ndarray are cheaper than those of subclasses (memmap).
-    X = X.view(np.ndarray)
+    X, Y, sample_weight = data.X.view(np.ndarray), data.Y, data.sample_weight
     rows = range(X.shape[0]) if order is None else order.tolist()
     fused = isinstance(optimizer, SGD) and optimizer.momentum == 0.0
     if fused:
@@ -469,21 +489,7 @@ def _run_online_epoch(
     return epoch_loss.result()
 
 
-def fit_stochastic(
-    net,
-    theta,
-    X,
-    Y,
-    sample_weight,
-    options,
-    *,
-    optimizer,
-    monitor,
-    rng,
-    validate=None,
-    samples_seen=0,
-    hooks=None,
-):
+def fit_stochastic(net, theta, data, options, solver, *, validate=None, hooks=None):
     """Train with minibatch SGD or Adam for up to ``options.max_iter`` epochs.
 
     Parameters
@@ -491,20 +497,14 @@ def fit_stochastic(
     net : Network
     theta : ndarray of shape (n_params,)
         Initial parameters, updated in place.
-    X, Y, sample_weight : training data (see ``run_epoch``)
+    data : TrainingData
     options : TrainingOptions
-    optimizer : SGD or Adam
-        Its state (velocity, moments, rate) is updated in place.
-    monitor : StoppingMonitor
-        Carries the plateau state across calls (``partial_fit``, ``warm_start``);
-        updated in place.
-    rng : numpy.random.RandomState
-        Draws the sample orders and dropout masks.
+    solver : SolverState
+        The optimiser, stopping monitor, random generator and samples seen by
+        earlier calls (``partial_fit``, ``warm_start``); updated in place.
     validate : callable, optional
         ``validate(theta) -> (score, loss)`` on a validation set, called after
         every epoch; both are recorded in the returned ``History``.
-    samples_seen : int
-        Samples processed by earlier calls (for the ``invscaling`` schedule).
     hooks : TrainingHooks, optional
         Told about every epoch and minibatch; ``epoch_end`` returning True stops
         training after that epoch (a best-scoring ``theta`` is still restored).
@@ -513,14 +513,15 @@ def fit_stochastic(
     -------
     History
     """
+    optimizer, monitor, rng = solver.optimizer, solver.monitor, solver.rng
     history = History()
-    n_samples = X.shape[0]
+    n_samples = data.n_samples
     n_batches = len(_batch_slices(n_samples, options.batch_size))
     ns = net.namespace
     grad = ns.xp.empty_like(theta)
     last_finite = ns.xp.empty_like(theta)
     best = _BestParameters(ns)
-    gatherer = _batches(net, X, Y, sample_weight, options.batch_size)
+    batches = minibatches(net, data, options.batch_size)
     divergence_limit = None
 
     for _ in range(options.max_iter):
@@ -535,13 +536,10 @@ def fit_stochastic(
                 net,
                 theta,
                 grad,
-                X,
-                Y,
-                sample_weight,
+                batches,
                 options,
                 optimizer,
                 order=order,
-                gatherer=gatherer,
                 rng=rng,
                 hooks=hooks,
             )
@@ -573,7 +571,7 @@ def fit_stochastic(
         )
         if is_best:
             best.keep(theta)
-        optimizer.end_epoch(samples_seen + history.samples_seen)
+        optimizer.end_epoch(solver.samples_seen + history.samples_seen)
         if options.verbose:
             _print_epoch(history, loss, score, time.perf_counter() - started)
         if hooks is not None and hooks.epoch_end(theta):
@@ -643,16 +641,7 @@ def _print_epoch(history, loss, score, seconds):
     print(f"{line}, time = {seconds:.3f}s", flush=True)
 
 
-def fit_lbfgs(
-    net,
-    theta,
-    X,
-    Y,
-    sample_weight,
-    options,
-    *,
-    hooks=None,
-):
+def fit_lbfgs(net, theta, data, options, *, hooks=None):
     """Full-batch training with SciPy's L-BFGS-B on ``Network.loss_and_grad``.
 
     L-BFGS-B works in float64; for a float32 network each evaluation copies the
@@ -667,7 +656,7 @@ def fit_lbfgs(
     net : Network
     theta : ndarray of shape (n_params,)
         Initial parameters, overwritten with the solution.
-    X, Y, sample_weight : training data
+    data : TrainingData
     options : TrainingOptions
         ``alpha``, ``max_iter`` (iterations), ``max_fun`` (loss evaluations),
         ``tol`` (L-BFGS-B's ``gtol``) and ``verbose`` are used.
@@ -705,7 +694,9 @@ def fit_lbfgs(
             hooks.epoch_begin(theta, 0)
             iteration_open = True
         set_theta(x)
-        loss = net.loss_and_grad(theta, X, Y, sample_weight, options.alpha, grad)
+        loss = net.loss_and_grad(
+            theta, data.X, data.Y, data.sample_weight, options.alpha, grad
+        )
         if evaluations == 0:  # at the starting point
             history.start_loss = float(loss)
         evaluations += 1
@@ -753,7 +744,7 @@ def fit_lbfgs(
         hooks.epoch_end(None)
     set_theta(result.x)
     history.n_iter = int(result.nit)
-    history.samples_seen = int(result.nfev) * X.shape[0]
+    history.samples_seen = int(result.nfev) * data.n_samples
     history.converged = result.status == 0
     history.message = str(result.message)
     if history.stopped_by_hook:
