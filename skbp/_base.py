@@ -1,28 +1,20 @@
-"""What BPClassifier and BPRegressor share: parameters, the fit skeleton, solvers,
-validation and history, callbacks, and the prediction input path.
+"""What BPClassifier and BPRegressor share: parameters, the fit skeleton and
+the prediction input path.
 
-``BaseBP.fit`` and ``partial_fit`` run one skeleton (``_fit``) that validates the
-input, encodes the targets, builds the ``Network``, initialises or restores the
-flat parameters, hands them to a trainer of ``_training`` with one
-``TrainingOptions`` record, and copies the trainer's ``History`` into the fitted
-attributes. The subclasses fill a few hooks:
+``BaseBP.fit`` and ``partial_fit`` run one skeleton (``_fit``): validate the
+input, encode the targets into a ``FitData`` record, build the ``Network``,
+initialise or restore the flat parameters, run a trainer of
+``skbp._core.training``, and store its ``History`` as the fitted attributes.
+The subclasses fill the hooks listed in ``BaseBP``'s docstring. The steps that
+need none of them are functions (or small objects) of their own modules, which
+receive what they use and call nothing back:
 
-* ``_training_sample_weight`` -- validated sample weights (the classifier
-  multiplies ``class_weight`` in);
-* ``_fit_targets`` / ``_check_validation_targets`` -- learn or check the target
-  encoding (labels; the regressor's target scaling);
-* ``_encode_targets`` -- ``y`` as the 2-D array ``Y`` the loss compares to;
-* ``_output_activation`` -- the output function for ``n_outputs`` columns;
-* ``_logit_affine`` -- the regressor's target scaling, folded into the output
-  layer (None for the classifier);
-* ``_stratify`` -- labels for a stratified validation split, or None;
-* ``_score_logits`` -- the default validation score (accuracy, R²).
-
-Two parts of ``BaseBP`` live in modules of their own: the validation set of the
-stochastic solvers (``skbp._holdout``: the early-stopping split, a user's
-``X_val``, the per-epoch validator) and the fitted state (``skbp._fitted_state``:
-plain data, stored after training and turned back into a training buffer and a
-``Network`` on demand, never pickled).
+* ``_parameters`` -- the parameter constraints, and the layer settings checked;
+* ``_validation`` -- input validation for training and prediction;
+* ``_holdout`` -- the early-stopping split, a user's ``X_val``, the validator;
+* ``_solvers`` -- the optimiser and options of a trainer call, its warnings;
+* ``_fitted_state`` -- the fitted state as plain data, and back;
+* ``_callbacks`` -- the fit's task for scikit-learn's callbacks.
 
 Array API input (``skbp._array_api``): with scikit-learn's array API dispatch
 on, ``X`` may be an array of any namespace. The network, the parameters and the
@@ -30,62 +22,80 @@ optimiser state then live in ``X``'s namespace and on its device; ``y`` and the
 sample weights are checked and encoded on the host exactly as for NumPy input,
 and the encoded targets and weights are moved to the device.
 
-This module sits on top of the numeric core (``_network``, ``_training``, ...),
-which must never import it.
+This module sits on top of the numeric core (``skbp._core``), which must never
+import it.
 """
 
-import math
 import warnings
 from functools import partial
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from skbp._array_api import (
-    fitted_namespace,
     input_namespace,
     namespace_and_device,
+    namespace_of_fitted,
     to_numpy,
 )
-from skbp._callbacks import CallbackHooks
+from skbp._callbacks import FitTask
 from skbp._compat import (
     ARRAY_API_SUPPORTED,
     CallbackSupport,
     DocLinkMixin,
-    Interval,
     InvalidParameterError,
-    Options,
     ParameterCheckMixin,
-    StrOptions,
     check_sample_weight,
-    has_callbacks,
-    init_callback_context,
     is_callback_state,
 )
-from skbp._core.activations import ACTIVATIONS, ALIASES, resolve_activation
-from skbp._core.initializers import INITS, init_params, layer_schemes
-from skbp._core.namespace import NUMPY
+from skbp._core.initializers import init_params, layer_schemes
 from skbp._core.network import Network
-from skbp._core.optimizers import SCHEDULES, SGD, Adam
 from skbp._core.training import (
     SolverState,
     StoppingMonitor,
     TrainingData,
-    TrainingOptions,
     fit_lbfgs,
     fit_stochastic,
 )
 from skbp._exceptions import InconsistentVersionWarning
-from skbp._fitted_state import FittedStateMixin
-from skbp._holdout import ValidationSetMixin
+from skbp._fit_data import FitData, ValidationSet
+from skbp._fitted_state import (
+    continued_history,
+    fitted_parameters,
+    initial_history,
+    model_with,
+    network_description,
+    network_from,
+    prediction_attributes,
+    restored_rng,
+    training_theta,
+)
+from skbp._holdout import (
+    check_scoring_name,
+    check_validation_set,
+    make_validator,
+    split_validation,
+)
+from skbp._parameters import (
+    PARAMETER_CONSTRAINTS,
+    dropout_rates,
+    hidden_activations,
+    hidden_sizes,
+)
+from skbp._solvers import (
+    check_start,
+    lbfgs_options,
+    make_optimizer,
+    stochastic_options,
+    warn_if_unfinished,
+)
+from skbp._validation import validate_prediction_input, validate_training_input
 from skbp._version import __version__
-
-ACTIVATION_NAMES = set(ACTIVATIONS) | set(ALIASES)
 
 
 def stochastic_solver(estimator):
@@ -98,73 +108,46 @@ def stochastic_solver(estimator):
     return True
 
 
-def native_byte_order(X):
-    """``X`` in native byte order when it is an ndarray stored otherwise.
-
-    ``validate_data`` recognises float32 only in native byte order: it would
-    turn big-endian float32 data into float64, and train a float64 model.
-    scikit-learn 1.6 also takes a big-endian integer indicator matrix for a
-    multiclass-multioutput target rather than a multilabel one.
-    """
-    if isinstance(X, np.ndarray) and not X.dtype.isnative:
-        return X.astype(X.dtype.newbyteorder("="))
-    return X
-
-
-class BaseBP(
-    ParameterCheckMixin,
-    DocLinkMixin,
-    ValidationSetMixin,
-    FittedStateMixin,
-    CallbackSupport,
-    BaseEstimator,
-):
+class BaseBP(ParameterCheckMixin, DocLinkMixin, CallbackSupport, BaseEstimator):
     """Base class of the backpropagation estimators; not for direct use.
 
     Subclasses define ``__init__`` with their full parameter list (scikit-learn
     reads the parameters from its signature), ``fit`` / ``partial_fit`` /
-    ``predict`` with their own docstrings, and the hooks listed in the module
-    docstring.
+    ``predict`` with their own docstrings, and these hooks (the defaults of
+    five are in the section "the hooks' defaults" below):
+
+    ``_training_sample_weight(n_samples, dtype, y, sample_weight, incremental)``
+        The validated sample weights (NumPy, ``dtype``), or None for all ones;
+        the classifier multiplies ``class_weight`` in.
+    ``_fit_targets(y, sample_weight, *, first_call, incremental, classes)``
+        None. Learns (first call) or checks (later calls) the target encoding:
+        the labels, or the regressor's target scaling.
+    ``_move_fitted_targets(namespace, y_space)``
+        None. For array API input: moves what ``_fit_targets`` stored to the
+        fit's array library (``y_space`` is ``(xp, device)`` of ``y``).
+    ``_encode_targets(y, dtype)``
+        ``Y``: the 2-D NumPy array (``dtype``) the loss compares the outputs with.
+    ``_check_validation_targets(y_val)``
+        None; raises for validation targets the fitted encoding lacks.
+    ``_output_activation(n_outputs)``
+        The name of the output function for ``n_outputs`` output units.
+    ``_loss_params()``
+        The loss function's keyword arguments (a dict).
+    ``_logit_affine()``
+        ``(scale, shift)``, the map ``z_fitted = z * scale + shift`` from the
+        units the network trains in to the targets' units, folded into the
+        fitted output layer; None when the two are the same.
+    ``_stratify(y)``
+        Labels to stratify the early-stopping split by, or None.
+    ``_score_logits(logits, y, sample_weight)``
+        The default validation score (a float) of NumPy logits in the fitted
+        units: accuracy, R².
+
+    Subclasses may also override ``_validate_input`` (the classifier makes a
+    column-vector ``y`` 1-D) and set ``_y_numeric`` (True: ``y`` holds numbers).
     """
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "activation": [StrOptions(ACTIVATION_NAMES), tuple, list],
-        "solver": [StrOptions({"sgd", "adam", "lbfgs"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "learning_rate_schedule": [StrOptions(set(SCHEDULES))],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [
-            StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        # np.inf switches the plateau rule off, as in scikit-learn's MLP.
-        "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
-            Options(Real, {np.inf}),
-        ],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "init": [StrOptions(set(INITS))],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "scoring": [None, str, callable],
-        "dropout": [Interval(Real, 0, 1, closed="left"), tuple, list],
-    }
+    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
@@ -265,9 +248,12 @@ class BaseBP(
                 InconsistentVersionWarning(type(self).__name__, __version__, saved_by),
                 stacklevel=2,
             )
+        # Fitted attributes of earlier versions: the layer sizes are now read
+        # off the shapes of coefs_.
+        state.pop("_layer_sizes", None)
         super().__setstate__(state)
 
-    # ------------------------------------------------------ hooks (subclasses)
+    # ------------------------- the hooks' defaults (all hooks: the docstring)
 
     def _training_sample_weight(self, n_samples, dtype, y, sample_weight, incremental):
         """Validated sample weights (NumPy, ``dtype``), or None for all ones."""
@@ -280,51 +266,29 @@ class BaseBP(
                 )
         return sample_weight
 
-    def _fit_targets(self, y, sample_weight, *, first_call, incremental, classes):
-        """Learn (first call) or check (later calls) the target encoding."""
-        raise NotImplementedError
-
-    def _check_validation_targets(self, y_val):
-        """Check a validation set's targets against the fitted encoding."""
-        raise NotImplementedError
-
-    def _encode_targets(self, y, dtype):
-        """``y`` as the 2-D NumPy array ``Y`` that the loss compares the outputs
-        with (``dtype``: a NumPy floating dtype)."""
-        raise NotImplementedError
-
     def _move_fitted_targets(self, namespace, y_space):
-        """Move the fitted target encoding to the namespace of the fit.
-
-        ``y_space`` is ``(xp, device)`` of ``y`` as given. Called after
-        ``_fit_targets`` (whose attributes are NumPy arrays) for array API input.
-        """
-
-    def _output_activation(self, n_outputs):
-        """Name of the output function for ``n_outputs`` output units."""
-        raise NotImplementedError
+        """Move the fitted target encoding to the fit's array library."""
 
     def _loss_params(self):
         """Keyword arguments of the loss function."""
         return {}
 
     def _logit_affine(self):
-        """``(scale, shift)`` of the output logits' map to the targets' units.
-
-        The network trains on encoded targets; the fitted ``coefs_`` /
-        ``intercepts_`` hold the model in the targets' own units, with
-        ``z_fitted = z_trained * scale + shift`` folded into the output layer.
-        None when training and fitted units are the same.
-        """
+        """``(scale, shift)`` from the training units to the fitted ones, or None."""
         return None
 
     def _stratify(self, y):
         """Labels to stratify the validation split by, or None."""
         return None
 
-    def _score_logits(self, logits, y, sample_weight):
-        """The default validation score of output logits (fitted units)."""
-        raise NotImplementedError
+    #: Whether ``y`` must be numeric (the regressor's) rather than labels.
+    _y_numeric = False
+
+    def _validate_input(self, X, y, reset, xp=np):
+        """``validate_training_input`` (subclasses adapt ``y``)."""
+        return validate_training_input(
+            self, X, y, reset=reset, xp=xp, y_numeric=self._y_numeric
+        )
 
     # ------------------------------------------------------------------ fitting
 
@@ -339,22 +303,22 @@ class BaseBP(
                     "X_val is scored after every epoch of the stochastic solvers; "
                     "solver='lbfgs' has no epochs. Use solver='sgd' or 'adam'."
                 )
-            validation = (X_val, y_val, sw_val)
+            validation = ValidationSet(X_val, y_val, sw_val)
         return self._fit(X, y, sample_weight, incremental=False, validation=validation)
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None, validation=None):
-        # A failure anywhere in a fit (bad input, a callback's exception,
-        # KeyboardInterrupt) leaves the estimator as it was. Training works on
-        # new buffers and rebuilds its state objects from plain copies, so a
-        # shallow snapshot of the attributes is enough to restore it.
+        """Train, or leave the estimator exactly as it was when anything fails.
+
+        A failure anywhere in a fit (bad input, a callback's exception,
+        KeyboardInterrupt) restores a shallow snapshot of the attributes: the
+        fit assigns new values (the helpers of ``skbp._fitted_state`` return
+        new lists and buffers) and never changes the old ones in place.
+        """
         snapshot = dict(self.__dict__)
         try:
-            history, callback_end = self._fit_unguarded(
+            history = self._fit_unguarded(
                 X, y, sample_weight, incremental, classes, validation
             )
-            # The fit task's end is still part of the fit: a callback failing
-            # there undoes it like any other failure.
-            callback_end()
         except BaseException:
             # scikit-learn's callback machinery keeps its per-fit state on the
             # estimator and reads it to tear the callbacks down after this
@@ -368,7 +332,7 @@ class BaseBP(
             self.__dict__.update(snapshot)
             self.__dict__.update(callback_state)
             raise
-        self._warn_if_unfinished(history, incremental)
+        warn_if_unfinished(history, self, incremental)
         return self
 
     def _fit_unguarded(self, X, y, sample_weight, incremental, classes, validation):
@@ -376,29 +340,62 @@ class BaseBP(
         first_call = not self.__sklearn_is_fitted__() or not (
             incremental or self.warm_start
         )
-        hidden_sizes, activations = self._architecture()
-        self._check_scoring_name()
+        sizes, activations = self._architecture()
+        check_scoring_name(self.scoring)
         ns = input_namespace(X)
         y_space = namespace_and_device(y) if not ns.is_numpy else None
         X, y = self._validate_input(X, y, reset=first_call, xp=ns.xp)
-        # One task for this fit, with a subtask per epoch (L-BFGS iteration).
-        callback_context = init_callback_context(
-            self, max_subtasks=1 if incremental else self.max_iter
+        # One callback task for this fit, with a subtask per epoch (iteration).
+        task = FitTask(
+            self,
+            max_subtasks=1 if incremental else self.max_iter,
+            X=X,
+            y=y,
+            sample_weight=sample_weight,
         )
-        callback_data = {
-            "X": X,
-            "y": y,
-            "metadata": None
-            if sample_weight is None
-            else {"sample_weight": sample_weight},
-        }
-        if callback_context is not None:
-            callback_context.call_on_fit_task_begin(estimator=self, **callback_data)
+        task.begin()
         # Targets and weights are checked and encoded on the host (``y`` is a
         # NumPy array from here on), then moved to X's namespace and device.
-        host_dtype = ns.host_dtype(X.dtype)
+        Y, sample_weight = self._encode(
+            y,
+            sample_weight,
+            ns.host_dtype(X.dtype),
+            first_call=first_call,
+            incremental=incremental,
+            classes=classes,
+        )
+        if not ns.is_numpy:
+            self._move_fitted_targets(ns, y_space)
+            # The standard does not mix booleans into float arithmetic.
+            Y = ns.as_dtype(Y, X.dtype)
+            if sample_weight is not None:
+                sample_weight = ns.to_device(sample_weight)
+        net = self._build_network(X.shape[1], sizes, activations, Y.shape[1], ns)
+        theta, rng = self._starting_point(net, X.dtype, first_call)
+        hooks = task.hooks(
+            partial(prediction_attributes, net, affine=self._logit_affine()),
+            task_name="iteration" if self.solver == "lbfgs" else "epoch",
+        )
+        if sp.issparse(X):
+            X = X.tocsr()  # row slicing for minibatches
+        data = FitData(X, y, Y, sample_weight, incremental, validation)
+        history = self._train(net, theta, data, rng, hooks)
+        check_start(history, self, np.dtype(ns.host_dtype(X.dtype)))
+        net.clear_caches()
+        self._store(net, theta, history, rng)
+        # Still inside the rollback of ``_fit``: a callback failing at the end
+        # of the fit undoes it.
+        task.end()
+        return history
+
+    def _encode(self, y, sample_weight, dtype, *, first_call, incremental, classes):
+        """``(Y, sample_weight)`` on the host, in the NumPy ``dtype``.
+
+        Checks the sample weights, learns or checks the target encoding
+        (``_fit_targets``) and encodes ``y`` with it.
+        """
         sample_weight = self._training_sample_weight(
-            X.shape[0], host_dtype, y, to_numpy(sample_weight), incremental
+            y.shape[0], dtype, y, to_numpy(sample_weight), incremental
         )
         self._fit_targets(
             y,
@@ -407,58 +404,26 @@ class BaseBP(
             incremental=incremental,
             classes=classes,
         )
-        Y = self._encode_targets(y, host_dtype)
-        if not ns.is_numpy:
-            self._move_fitted_targets(ns, y_space)
-            # The standard does not mix booleans into float arithmetic.
-            Y = ns.as_dtype(Y, X.dtype)
-            if sample_weight is not None:
-                sample_weight = ns.to_device(sample_weight)
-        net = self._build_network(X.shape[1], hidden_sizes, activations, Y.shape[1], ns)
-        theta, rng = self._starting_point(net, X.dtype, first_call)
-
-        hooks = None
-        if callback_context is not None and has_callbacks(self):
-            hooks = CallbackHooks(
-                self,
-                callback_context,
-                **callback_data,
-                fitted_attributes=partial(self._fitted_attributes, net=net),
-                task_name="iteration" if self.solver == "lbfgs" else "epoch",
-            )
-        if sp.issparse(X):
-            X = X.tocsr()  # row slicing for minibatches
-        history = self._train(
-            net, theta, X, y, Y, sample_weight, incremental, validation, rng, hooks
-        )
-        net.clear_caches()
-        self._store(net, theta, history, rng)
-
-        def callback_end():
-            if callback_context is not None:
-                # An empty dict: the fitted estimator is this one, as it now stands.
-                callback_context.call_on_fit_task_end(
-                    estimator=self, reconstruction_attributes={}, **callback_data
-                )
-
-        return history, callback_end
+        return self._encode_targets(y, dtype), sample_weight
 
     def _architecture(self):
         """Hidden layer sizes and activations, checked (dropout with them)."""
-        hidden_sizes = self._hidden_sizes()
-        activations = self._resolve_activations(len(hidden_sizes))
-        dropout_rates = self._dropout_rates(len(hidden_sizes))
-        if self.solver == "lbfgs" and any(dropout_rates):
+        sizes = hidden_sizes(self.hidden_layer_sizes)
+        activations = hidden_activations(
+            self.activation, len(sizes), self.hidden_layer_sizes
+        )
+        rates = dropout_rates(self.dropout, len(sizes))
+        if self.solver == "lbfgs" and any(rates):
             raise ValueError(
                 "dropout makes every loss evaluation random, and L-BFGS needs a "
                 "deterministic loss; use solver='sgd' or 'adam' with dropout."
             )
-        return hidden_sizes, activations
+        return sizes, activations
 
-    def _build_network(self, n_features, hidden_sizes, activations, n_outputs, ns):
+    def _build_network(self, n_features, sizes, activations, n_outputs, ns):
         """The ``Network`` to train, recorded in the fitted attributes."""
         output = self._output_activation(n_outputs)
-        layer_sizes = (n_features, *hidden_sizes, n_outputs)
+        layer_sizes = (n_features, *sizes, n_outputs)
         net = Network(
             layer_sizes,
             activations,
@@ -470,7 +435,8 @@ class BaseBP(
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(layer_sizes)
         self.out_activation_ = output
-        self._set_network(net)
+        self.__dict__.update(network_description(net))
+        self._network_cache = net
         return net
 
     def _starting_point(self, net, dtype, first_call):
@@ -482,70 +448,61 @@ class BaseBP(
             theta = np.empty(net.layout.size, dtype=ns.host_dtype(dtype))
             schemes = layer_schemes(self.init, net.activations)
             init_params(theta, net.layout.host, schemes, rng)
-            self._reset_history()
+            self.__dict__.update(initial_history(self.early_stopping))
             return ns.to_device(theta), rng
-        return self._training_theta(net, dtype), self._restored_rng()
+        theta, edited = training_theta(
+            net,
+            dtype,
+            self.coefs_,
+            self.intercepts_,
+            digest=self._params_digest,
+            # (None on models of older versions, which did not keep it.)
+            saved=getattr(self, "_training_params", None),
+            affine=self._logit_affine(),
+        )
+        if edited:
+            # The optimiser state kept from the last fit (velocity, Adam
+            # moments) belongs to the weights it was built on: they were
+            # changed from outside since, so it starts afresh.
+            self._optimizer_state = None
+        return theta, restored_rng(self._rng_state)
 
-    def _train(
-        self, net, theta, X, y, Y, sample_weight, incremental, validation, rng, hooks
-    ):
+    def _store(self, net, theta, history, rng):
+        """Copy the trainer's result into the fitted attributes."""
+        self.__dict__.update(fitted_parameters(net, theta, self._logit_affine()))
+        self._rng_state = rng.get_state()
+        self.__dict__.update(
+            continued_history(
+                vars(self),
+                history,
+                solver=self.solver,
+                early_stopping=self.early_stopping,
+                best_loss=self._stopping_state["best_loss"],
+            )
+        )
+
+    # ------------------------------------------------------------- the solvers
+
+    def _train(self, net, theta, data, rng, hooks):
         """Run the solver on ``theta`` in place; return its ``History``."""
-        if self.solver != "lbfgs":
-            return self._fit_stochastic(
-                net, theta, X, y, Y, sample_weight, incremental, validation, rng, hooks
-            )
-        options = TrainingOptions(
-            alpha=float(self.alpha),
-            max_iter=self.max_iter,
-            tol=float(self.tol),
-            max_fun=self.max_fun,
-            verbose=bool(self.verbose),
+        if self.solver == "lbfgs":
+            self._optimizer_state = None
+            training = TrainingData(data.X, data.Y, data.sample_weight)
+            return fit_lbfgs(net, theta, training, lbfgs_options(self), hooks=hooks)
+        data, validate = self._validation(net, data, rng)
+        options = stochastic_options(
+            self, data.X.shape[0], len(net.activations), data.incremental
         )
-        self._optimizer_state = None
-        data = TrainingData(X, Y, sample_weight)
-        return fit_lbfgs(net, theta, data, options, hooks=hooks)
-
-    def _fit_stochastic(
-        self, net, theta, X, y, Y, sample_weight, incremental, validation, rng, hooks
-    ):
-        validate = None
-        if validation is not None:
-            validate = self._validator(
-                net, *self._validate_validation_set(*validation, X.dtype, net.namespace)
-            )
-        elif self.early_stopping:
-            X, Y, sample_weight, held_out = self._split_validation(
-                X, y, Y, sample_weight, rng
-            )
-            validate = self._validator(net, *held_out)
-        n_samples = X.shape[0]
-        batch_size = (
-            min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        optimizer = make_optimizer(
+            self, net.layout.size, theta.dtype, net.namespace, self._optimizer_state
         )
-        if batch_size > n_samples:
-            warnings.warn(
-                f"batch_size={batch_size} is larger than the {n_samples} training "
-                "samples; using full batches.",
-                UserWarning,
-            )
-            batch_size = n_samples
-        options = TrainingOptions(
-            alpha=float(self.alpha),
-            max_iter=1 if incremental else self.max_iter,
-            batch_size=batch_size,
-            shuffle=self.shuffle,
-            dropout_rates=self._dropout_rates(net.layout.n_layers - 1),
-            stop_on_validation=self.early_stopping,
-            verbose=bool(self.verbose),
-        )
-        optimizer = self._optimizer(net.layout.size, theta.dtype, net.namespace)
         monitor = StoppingMonitor(
             float(self.tol), self.n_iter_no_change, **self._stopping_state
         )
         history = fit_stochastic(
             net,
             theta,
-            TrainingData(X, Y, sample_weight),
+            TrainingData(data.X, data.Y, data.sample_weight),
             options,
             SolverState(optimizer, monitor, rng, samples_seen=self.t_),
             validate=validate,
@@ -555,131 +512,71 @@ class BaseBP(
         self._stopping_state = monitor.state()
         return history
 
-    def _optimizer(self, size, dtype, namespace):
-        if self.solver == "sgd":
-            optimizer = SGD(
-                size,
-                dtype,
-                self.learning_rate,
-                momentum=self.momentum,
-                nesterov=self.nesterovs_momentum,
-                schedule=self.learning_rate_schedule,
-                power_t=self.power_t,
-                namespace=namespace,
+    def _validation(self, net, data, rng):
+        """``(data, validate)``: the training data without a held-out part, and
+        the trainer's validator (None without a validation set)."""
+        if data.validation is not None:
+            ns = net.namespace
+            held_out = check_validation_set(
+                data.validation,
+                ns,
+                data.X.dtype,
+                validate_input=partial(self._validate_input, reset=False, xp=ns.xp),
+                check_targets=self._check_validation_targets,
+            )
+        elif self.early_stopping:
+            data, held_out = split_validation(
+                data,
+                fraction=self.validation_fraction,
+                stratify=self._stratify(data.y),
+                rng=rng,
             )
         else:
-            optimizer = Adam(
-                size,
-                dtype,
-                self.learning_rate,
-                beta_1=self.beta_1,
-                beta_2=self.beta_2,
-                epsilon=self.epsilon,
-                namespace=namespace,
-            )
-        # Carry the state of an earlier call over when it is the same solver's
-        # (``_training_theta`` has checked the layout, and dropped the state if
-        # the weights were changed from outside).
-        state = self._optimizer_state
-        if state is not None and state.get("solver") == self.solver:
-            optimizer.load_state(state)
-        return optimizer
-
-    # --------------------------------------------------------- fit: components
-
-    def _dropout_rates(self, n_hidden):
-        """``dropout`` as one rate per hidden layer, checked."""
-        if isinstance(self.dropout, Real):
-            rates = (float(self.dropout),) * n_hidden
-        else:
-            rates = tuple(self.dropout)
-            if len(rates) != n_hidden:
-                raise ValueError(
-                    f"dropout has {len(rates)} entries but there are {n_hidden} "
-                    "hidden layers; give one rate per hidden layer or a single "
-                    "number."
-                )
-        for rate in rates:
-            if not isinstance(rate, Real) or not 0.0 <= rate < 1.0:
-                raise ValueError(
-                    f"dropout rates must be numbers in [0, 1), got {self.dropout!r}."
-                )
-        return tuple(float(rate) for rate in rates)
-
-    def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, Integral):
-            sizes = (sizes,)
-        sizes = tuple(sizes)
-        for n in sizes:
-            if not isinstance(n, Integral) or isinstance(n, bool) or n < 1:
-                raise ValueError(
-                    "hidden_layer_sizes must be a positive integer or a sequence of "
-                    f"positive integers, got {self.hidden_layer_sizes!r}."
-                )
-        return tuple(int(n) for n in sizes)
-
-    def _resolve_activations(self, n_hidden):
-        if isinstance(self.activation, str):
-            return (resolve_activation(self.activation),) * n_hidden
-        names = tuple(self.activation)
-        if len(names) != n_hidden:
-            raise ValueError(
-                f"activation has {len(names)} entries but there are {n_hidden} "
-                f"hidden layers (hidden_layer_sizes={self.hidden_layer_sizes!r}); "
-                "give one activation per hidden layer or a single name."
-            )
-        for name in names:
-            if not isinstance(name, str) or ALIASES.get(name, name) not in ACTIVATIONS:
-                raise ValueError(
-                    f"Unknown activation {name!r} in activation={self.activation!r}; "
-                    f"choose from {sorted(ACTIVATION_NAMES)}."
-                )
-        return tuple(resolve_activation(name) for name in names)
-
-    #: Whether ``y`` must be numeric (the regressor's) rather than labels.
-    _y_numeric = False
-
-    def _validate_input(self, X, y, reset, xp=np):
-        """Validate ``X`` and ``y`` for training (subclasses adapt ``y``).
-
-        ``X`` stays in its namespace ``xp``; ``y`` comes back as a NumPy array.
-        """
-        X, y = validate_data(
-            self,
-            native_byte_order(X),
-            native_byte_order(to_numpy(y)),
-            accept_sparse=["csr", "csc"],
-            dtype=(xp.float64, xp.float32),
-            multi_output=True,
-            y_numeric=self._y_numeric,
-            reset=reset,
+            return data, None
+        scoring = self.scoring
+        if scoring not in (None, "loss"):
+            scoring = check_scoring(self, scoring=scoring)
+        affine = self._logit_affine()
+        validate = make_validator(
+            net,
+            held_out,
+            encode=self._encode_targets,
+            affine=affine,
+            scoring=scoring,
+            score_logits=self._score_logits,
+            model_for=partial(model_with, self, net, affine=affine),
         )
-        return X, to_numpy(y)
+        return data, validate
 
-    def _warn_if_unfinished(self, history, incremental):
-        if history.diverged:
-            message = history.message or (
-                "L-BFGS ended on a non-finite loss; lower the learning rate, scale "
-                "the inputs or increase alpha."
+    # ------------------------------------------------------------- the network
+
+    @property
+    def _network(self):
+        """The fitted model's ``Network``, in the array library of ``coefs_``."""
+        return self._network_for(namespace_of_fitted(self.coefs_[0]))
+
+    def _network_for(self, ns):
+        """The fitted model's ``Network`` in namespace ``ns`` (where coefs_ are).
+
+        The cached one unless it computes elsewhere: a model moved to another
+        library or device (move_estimator_to) carries its old cache along.
+        """
+        net = self.__dict__.get("_network_cache")
+        if (
+            net is None
+            or net.namespace.xp is not ns.xp
+            or net.namespace.device != ns.device
+        ):
+            net = network_from(
+                self.coefs_,
+                self._layer_activations,
+                self.out_activation_,
+                self._fitted_loss,
+                self._fitted_loss_params,
+                ns,
             )
-            warnings.warn(message, ConvergenceWarning)
-            return
-        if incremental or history.converged or history.stopped_by_hook:
-            return
-        if self.solver == "lbfgs":
-            warnings.warn(
-                f"lbfgs failed to converge after {history.n_iter} iterations "
-                f"({history.message}). Increase max_iter or max_fun, or scale the "
-                "data.",
-                ConvergenceWarning,
-            )
-        elif history.n_iter == self.max_iter:
-            warnings.warn(
-                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-            )
+            self._network_cache = net
+        return net
 
     # --------------------------------------------------------------- predicting
 
@@ -688,52 +585,8 @@ class BaseBP(
 
     def _logits(self, X, method):
         """``(logits in fitted units, namespace)``, from the forward pass."""
-        ns, X = self._predict_input(X, method)
+        ns, X = validate_prediction_input(self, X, method)
         return self._network_for(ns).logits(self.coefs_, self.intercepts_, X), ns
-
-    def _predict_input(self, X, method):
-        """Check the model is fitted and validate ``X`` as every predictor does.
-
-        Returns ``(namespace, X)``: the model's ``ArrayNamespace``, which must be
-        ``X``'s (a ``ValueError`` otherwise), and ``X`` validated.
-        """
-        if not self.__sklearn_is_fitted__():
-            check_is_fitted(self)  # raises NotFittedError with sklearn's message
-        if self._is_plain_valid_input(X):
-            return NUMPY, X
-        ns = fitted_namespace(self, X, method)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=(ns.xp.float64, ns.xp.float32),
-            reset=False,
-        )
-        dtype = self.coefs_[0].dtype
-        if X.dtype != dtype:
-            X = ns.astype(X, dtype)
-        return ns, X
-
-    def _is_plain_valid_input(self, X):
-        """True for input that ``validate_data`` would pass through unchanged.
-
-        A 2-D, non-empty, finite ndarray in the model's dtype with the right
-        number of columns, for a model fitted without feature names: full
-        validation would only confirm it, at ~100 us per call, which dominates
-        predicting one row. Anything else takes the full path and its errors.
-        """
-        return (
-            type(X) is np.ndarray
-            and type(self.coefs_[0]) is np.ndarray
-            and X.ndim == 2
-            and X.dtype == self.coefs_[0].dtype
-            and X.shape[0] > 0
-            and X.shape[1] == self.n_features_in_
-            and not hasattr(self, "feature_names_in_")
-            # The sum is finite only if every entry is (as in scikit-learn's own
-            # check); an overflowing sum just falls back to the full path.
-            and math.isfinite(np.add.reduce(X, axis=None))
-        )
 
     def hidden_activations(self, X, layer=-1):
         """Output of a hidden layer, after its activation function.
@@ -793,7 +646,7 @@ class BaseBP(
                 f"hidden layer(s); use 0 to {n_hidden - 1}, or -{n_hidden} to -1 "
                 "counting from the last hidden layer."
             )
-        ns, X = self._predict_input(X, "hidden_activations")
+        ns, X = validate_prediction_input(self, X, "hidden_activations")
         return self._network_for(ns).logits(
             self.coefs_, self.intercepts_, X, layer=int(layer) % n_hidden
         )

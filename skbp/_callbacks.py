@@ -6,13 +6,76 @@ epoch (per iteration for L-BFGS), and each epoch has one leaf subtask per
 minibatch: the tree that ``ProgressBar`` draws and ``ScoringMonitor`` scores
 (at the end of every epoch, and of the fit). The trainer stays free of
 scikit-learn: it reports to a ``TrainingHooks`` object, and ``CallbackHooks``
-below turns those reports into callback contexts.
+below turns those reports into callback contexts. ``FitTask`` is the fit's own
+task: begun before the data are encoded, ended once the fitted attributes are
+stored.
 
 With scikit-learn < 1.9 the estimator still imports and fits;
 ``set_callbacks`` then explains which version it needs.
 """
 
+from skbp._compat import has_callbacks, init_callback_context
 from skbp._core.training import TrainingHooks
+
+
+class FitTask:
+    """The callback task of one ``fit`` / ``partial_fit`` call.
+
+    Without scikit-learn's callback API (scikit-learn < 1.9) every method does
+    nothing.
+
+    Parameters
+    ----------
+    estimator : BPClassifier or BPRegressor
+        The estimator being fitted; the callbacks receive it.
+    max_subtasks : int
+        Epochs (L-BFGS iterations) the fit may run.
+    X, y : the validated training data
+        Handed to the callbacks (``ScoringMonitor`` scores on them).
+    sample_weight : array-like or None
+        As passed to ``fit``, handed to the callbacks as metadata.
+    """
+
+    def __init__(self, estimator, *, max_subtasks, X, y, sample_weight):
+        self._estimator = estimator
+        self._context = init_callback_context(estimator, max_subtasks=max_subtasks)
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        self._data = {"X": X, "y": y, "metadata": metadata}
+
+    def begin(self):
+        """Start the fit's task."""
+        if self._context is not None:
+            self._context.call_on_fit_task_begin(
+                estimator=self._estimator, **self._data
+            )
+
+    def hooks(self, fitted_attributes, task_name):
+        """The trainer's ``CallbackHooks`` for this task, or None without callbacks.
+
+        Parameters
+        ----------
+        fitted_attributes : callable
+            See ``CallbackHooks``.
+        task_name : str
+            Name of the per-epoch subtasks.
+        """
+        if self._context is None or not has_callbacks(self._estimator):
+            return None
+        return CallbackHooks(
+            self._estimator,
+            self._context,
+            **self._data,
+            fitted_attributes=fitted_attributes,
+            task_name=task_name,
+        )
+
+    def end(self):
+        """End the fit's task, once the fitted attributes are stored."""
+        if self._context is not None:
+            # An empty dict: the fitted estimator is this one, as it now stands.
+            self._context.call_on_fit_task_end(
+                estimator=self._estimator, reconstruction_attributes={}, **self._data
+            )
 
 
 class CallbackHooks(TrainingHooks):
@@ -23,7 +86,7 @@ class CallbackHooks(TrainingHooks):
     estimator : BPClassifier or BPRegressor
         The estimator being fitted; the hooks receive it.
     context : sklearn.callback.CallbackContext
-        The root context of this fit, from ``_compat.init_callback_context``.
+        The root context of this fit (``FitTask``).
     X, y : the training data passed to ``fit``
         Handed to the epoch hooks (``ScoringMonitor`` scores on them).
     metadata : dict or None

@@ -1,8 +1,8 @@
 """BPClassifier: labels, class weights and class predictions on the shared base.
 
 Everything both estimators share (parameters, the fit skeleton, solvers,
-validation, history, callbacks, the prediction input path) is in ``_base`` and
-its parts ``_validation`` and ``_fitted_state``; this module adds what is
+validation sets, history, callbacks, the prediction input path) is in ``_base``
+and the modules it wires up; this module adds what is
 particular to classification: label binarisation for binary, multiclass and
 multilabel targets, ``class_weight``, the output function, and ``predict`` /
 ``predict_proba`` / ``predict_log_proba``.
@@ -15,7 +15,6 @@ NumPy array).
 """
 
 import numpy as np
-from scipy.special import expit, log_expit
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
@@ -26,15 +25,13 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from skbp._array_api import namespace_and_device, to_numpy
 from skbp._base import BaseBP, stochastic_solver
 from skbp._compat import StrOptions, _fit_context, is_numpy_namespace, move_to
-from skbp._core.losses import (
-    CLASSIFICATION_LOSSES,
-    log_logistic_xp,
-    log_softmax,
-    log_softmax_xp,
-    logistic_xp,
-    output_function_for,
-    softmax,
-    softmax_xp,
+from skbp._core.losses import CLASSIFICATION_LOSSES, output_function_for
+from skbp._core.namespace import NUMPY
+from skbp._core.outputs import (
+    class_indices,
+    class_log_probabilities,
+    class_probabilities,
+    classifier_output_kind,
 )
 from skbp._docstrings import fill_doc
 from skbp._interop import from_mlp, to_mlp
@@ -486,31 +483,26 @@ class BPClassifier(ClassifierMixin, BaseBP):
 
     # --------------------------------------------------------------- predicting
 
-    def _labels_from_logits(self, logits):
-        """Predicted labels of NumPy logits, as a NumPy array."""
-        classes = self._host_classes
-        if self._is_multilabel:
-            return (logits > 0).astype(int)
-        if logits.shape[1] == 1:
-            # sigmoid(z) > 0.5 exactly when z > 0.
-            return classes[(logits[:, 0] > 0).astype(int)]
-        # softmax and normalised logistic outputs are both monotone in the logits.
-        return classes[np.argmax(logits, axis=1)]
+    @property
+    def _output_kind(self):
+        """How labels and probabilities follow from the logits (a key of
+        ``skbp._core.outputs.CLASSIFIER_OUTPUTS``), read from the fitted model."""
+        return classifier_output_kind(
+            self.out_activation_, self.n_outputs_, self._is_multilabel
+        )
 
-    def _labels_from_logits_xp(self, logits, ns):
-        """``_labels_from_logits`` for logits of an array API namespace ``ns``.
+    def _labels_from_logits(self, logits, ns=NUMPY):
+        """Predicted labels of logits in namespace ``ns`` (NumPy's by default).
 
         As scikit-learn's linear classifiers: the class indices are taken from
         ``classes_`` in its own namespace, and numeric labels are then moved to
         the namespace and device of ``X`` (string labels stay NumPy's).
         """
-        xp = ns.xp
+        indices = class_indices(ns.ops, self._output_kind, logits)
         if self._is_multilabel:
-            return xp.astype(logits > 0.0, xp.int64)
-        if logits.shape[1] == 1:
-            indices = xp.astype(logits[:, 0] > 0.0, xp.int64)
-        else:
-            indices = xp.argmax(logits, axis=1)
+            return indices  # the indicator matrix itself
+        if ns.is_numpy:
+            return self._host_classes[indices]
         xp_c, device_c = namespace_and_device(self.classes_)
         indices = move_to(indices, xp=xp_c, device=device_c)
         labels = xp_c.take(self.classes_, indices, axis=0)
@@ -540,9 +532,7 @@ class BPClassifier(ClassifierMixin, BaseBP):
         array([0, 1, 2])
         """
         logits, ns = self._logits(X, "predict")
-        if ns.is_numpy:
-            return self._labels_from_logits(logits)
-        return self._labels_from_logits_xp(logits, ns)
+        return self._labels_from_logits(logits, ns)
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -567,37 +557,8 @@ class BPClassifier(ClassifierMixin, BaseBP):
         array([1., 1.])
         """
         logits, ns = self._logits(X, "predict_proba")
-        if not ns.is_numpy:
-            return self._proba_xp(logits, ns.xp)
-        if self._is_multilabel:
-            # Each label's probability stays strictly inside (0, 1): sigmoid rounds
-            # to exactly 1.0 from z > 37, which would claim certainty.
-            proba = expit(logits)
-            info = np.finfo(proba.dtype)
-            return np.clip(proba, info.tiny, 1.0 - info.epsneg, out=proba)
-        if logits.shape[1] == 1:
-            # [1 - p, p] with both computed directly for precision near 0 and 1.
-            return np.hstack([expit(-logits), expit(logits)])
-        if self.out_activation_ == "softmax":
-            return softmax(logits, out=logits)
-        # sigmoid(z) / sum(sigmoid(z)) is the softmax of log(sigmoid(z)); written
-        # so, it survives rows whose sigmoid outputs all underflow to 0.
-        return softmax(log_expit(logits))
-
-    def _proba_xp(self, logits, xp):
-        """``predict_proba`` for logits of an array API namespace ``xp``."""
-        if self._is_multilabel:
-            proba = logistic_xp(xp, logits)
-            info = xp.finfo(proba.dtype)
-            # NumPy's epsneg, the gap below 1, is half of eps.
-            return xp.clip(proba, info.smallest_normal, 1.0 - info.eps / 2)
-        if logits.shape[1] == 1:
-            return xp.concat(
-                [logistic_xp(xp, -logits), logistic_xp(xp, logits)], axis=1
-            )
-        if self.out_activation_ == "softmax":
-            return softmax_xp(xp, logits)
-        return softmax_xp(xp, log_logistic_xp(xp, logits))
+        # The logits are this call's own buffer: computed over in place.
+        return class_probabilities(ns.ops, self._output_kind, logits, overwrite_z=True)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed from the logits.
@@ -622,27 +583,7 @@ class BPClassifier(ClassifierMixin, BaseBP):
         True
         """
         logits, ns = self._logits(X, "predict_log_proba")
-        if not ns.is_numpy:
-            return self._log_proba_xp(logits, ns.xp)
-        if self._is_multilabel:
-            return log_expit(logits)
-        if logits.shape[1] == 1:
-            return np.hstack([log_expit(-logits), log_expit(logits)])
-        if self.out_activation_ == "softmax":
-            return log_softmax(logits)
-        return log_softmax(log_expit(logits))
-
-    def _log_proba_xp(self, logits, xp):
-        """``predict_log_proba`` for logits of an array API namespace ``xp``."""
-        if self._is_multilabel:
-            return log_logistic_xp(xp, logits)
-        if logits.shape[1] == 1:
-            return xp.concat(
-                [log_logistic_xp(xp, -logits), log_logistic_xp(xp, logits)], axis=1
-            )
-        if self.out_activation_ == "softmax":
-            return log_softmax_xp(xp, logits)
-        return log_softmax_xp(xp, log_logistic_xp(xp, logits))
+        return class_log_probabilities(ns.ops, self._output_kind, logits)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy of ``predict(X)`` against ``y`` (subset accuracy if multilabel).

@@ -30,7 +30,7 @@ from skbp._compat import (
 )
 from skbp._core.network import Network
 from skbp._core.training import StoppingMonitor
-from skbp._fitted_state import params_digest
+from skbp._fitted_state import network_description, params_digest
 
 #: Parameters with the same meaning in skbp (key) and scikit-learn's MLP (value);
 #: ``activation`` is translated separately and ``init`` has no MLP counterpart.
@@ -66,8 +66,6 @@ TO_MLP_ACTIVATION = {
     "identity": "identity",
 }
 FROM_MLP_ACTIVATION = {mlp: ours for ours, mlp in TO_MLP_ACTIVATION.items()}
-
-#: Regression losses that MLPRegressor has (poisson from scikit-learn 1.7).
 
 
 def is_classifier(obj):
@@ -136,17 +134,7 @@ def from_mlp(cls, mlp):
     estimator.n_features_in_ = int(mlp.n_features_in_)
     if hasattr(mlp, "feature_names_in_"):
         estimator.feature_names_in_ = np.array(mlp.feature_names_in_, copy=True)
-    if is_classifier(cls):
-        binarizer = mlp_label_binarizer(mlp)
-        if binarizer is None:
-            multilabel = mlp.out_activation_ == "logistic" and mlp.n_outputs_ > 1
-            binarizer = binarizer_for(mlp.classes_, multilabel)
-        estimator._label_binarizer = copy.deepcopy(binarizer)
-        estimator.classes_ = np.array(mlp.classes_, copy=True)
-    else:
-        estimator._logit_scale = None
-        estimator._logit_shift = None
-        estimator._y_ndim = 1 if mlp.n_outputs_ == 1 else 2
+    _copy_targets_from_mlp(estimator, mlp)
 
     layer_sizes = (estimator.n_features_in_, *hidden_sizes, coefs[-1].shape[1])
     net = Network(
@@ -157,13 +145,31 @@ def from_mlp(cls, mlp):
     estimator.n_layers_ = int(mlp.n_layers_)
     estimator.n_outputs_ = int(mlp.n_outputs_)
     estimator.out_activation_ = mlp.out_activation_
-    estimator._set_network(net)
+    for name, value in network_description(net).items():
+        setattr(estimator, name, value)
     _copy_history_from_mlp(estimator, mlp)
 
+    # A fresh optimiser, resuming from these weights (see training_theta).
     estimator._optimizer_state = None
     estimator._params_digest = params_digest(theta)
+    estimator._training_params = None
     estimator._rng_state = check_random_state(estimator.random_state).get_state()
     return estimator
+
+
+def _copy_targets_from_mlp(estimator, mlp):
+    """The target encoding: the MLP's labels, or no target scaling."""
+    if is_classifier(estimator):
+        binarizer = mlp_label_binarizer(mlp)
+        if binarizer is None:
+            multilabel = mlp.out_activation_ == "logistic" and mlp.n_outputs_ > 1
+            binarizer = binarizer_for(mlp.classes_, multilabel)
+        estimator._label_binarizer = copy.deepcopy(binarizer)
+        estimator.classes_ = np.array(mlp.classes_, copy=True)
+    else:
+        estimator._logit_scale = None
+        estimator._logit_shift = None
+        estimator._y_ndim = 1 if mlp.n_outputs_ == 1 else 2
 
 
 def _copy_history_from_mlp(estimator, mlp):

@@ -10,6 +10,7 @@ import numpy as np
 
 from skbp._array_api import to_numpy
 from skbp._core.namespace import NUMPY
+from skbp._fitted_state import unfold_output_layer
 
 
 def hidden_activation_names(model):
@@ -20,6 +21,11 @@ def hidden_activation_names(model):
 def is_multilabel(model):
     """Whether a fitted classifier predicts an indicator matrix of labels."""
     return bool(model._is_multilabel)
+
+
+def output_kind(model):
+    """A fitted classifier's output kind (``skbp._core.outputs``)."""
+    return model._output_kind
 
 
 def prediction_ndim(model):
@@ -66,5 +72,5 @@ def gradient_problem(estimator, X, y, sample_weight):
         [to_numpy(b) for b in estimator.intercepts_],
         np.float64,
     )
-    estimator._unfold_output_layer(network, theta)
+    unfold_output_layer(network, theta, estimator._logit_affine())
     return network, theta, Y, sample_weight

@@ -17,12 +17,9 @@ from sklearn.utils.metaestimators import available_if
 from skbp._array_api import to_numpy
 from skbp._base import BaseBP, stochastic_solver
 from skbp._compat import Interval, StrOptions, _fit_context
-from skbp._core.losses import (
-    OUTPUT_FUNCTIONS,
-    OUTPUT_FUNCTIONS_XP,
-    REGRESSION_LOSSES,
-    regression_output_for,
-)
+from skbp._core.losses import REGRESSION_LOSSES, regression_output_for
+from skbp._core.namespace import NUMPY
+from skbp._core.outputs import OUTPUT_FUNCTIONS
 from skbp._docstrings import fill_doc
 from skbp._interop import from_mlp, to_mlp
 
@@ -519,16 +516,11 @@ default='squared_error'
 
     # --------------------------------------------------------------- predicting
 
-    def _outputs(self, logits, ns=None):
-        """Predictions from fitted-unit logits, in the shape of ``y`` in fit.
-
-        ``ns`` is the logits' ``ArrayNamespace`` when it is not NumPy's.
-        """
-        if ns is None or ns.is_numpy:
-            outputs = OUTPUT_FUNCTIONS[self.out_activation_](logits, out=logits)
-            return outputs.ravel() if self._y_ndim == 1 else outputs
-        outputs = OUTPUT_FUNCTIONS_XP[self.out_activation_](ns.xp, logits)
-        return ns.xp.reshape(outputs, (-1,)) if self._y_ndim == 1 else outputs
+    def _outputs(self, logits, ns=NUMPY):
+        """Predictions from fitted-unit logits (in namespace ``ns``), in the shape
+        of ``y`` in fit. The logits' buffer is computed over in place."""
+        outputs = OUTPUT_FUNCTIONS[self.out_activation_](ns.ops, logits, out=logits)
+        return ns.ops.reshape(outputs, (-1,)) if self._y_ndim == 1 else outputs
 
     def predict(self, X):
         """Predict target values.

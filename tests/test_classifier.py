@@ -921,6 +921,56 @@ def test_adaptive_trains_longer_than_constant(scaled_iris):
     )
 
 
+#: How scikit-learn's MLP says that the data overflow it; skbp's message starts so.
+NONFINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain "
+    "large values and need to be preprocessed."
+)
+
+
+def _overflowing_data():
+    """Inputs near float64's maximum: the logits overflow at the initial weights
+    (with two features, as in scikit-learn's test, the log-loss stays finite)."""
+    rng = np.random.RandomState(0)
+    return np.finfo(np.float64).max * rng.uniform(size=(10, 200)), np.arange(10) % 2
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_data_overflowing_from_the_start_raise(solver):
+    X, y = _overflowing_data()
+    clf = BPClassifier(solver=solver)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ValueError) as excinfo:
+            clf.fit(X, y)
+    message = str(excinfo.value)
+    assert message.startswith(NONFINITE)
+    assert "StandardScaler" in message and "normalize_y" not in message
+    assert not hasattr(clf, "coefs_")
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+@pytest.mark.parametrize("call", ["warm_start", "partial_fit"])
+def test_overflowing_data_leave_a_fitted_model_as_it_was(solver, call):
+    if call == "partial_fit" and solver == "lbfgs":
+        pytest.skip("L-BFGS has no partial_fit")
+    huge, y = _overflowing_data()
+    X = huge / np.finfo(np.float64).max
+    clf = _fast(solver=solver, max_iter=5, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    before, proba = pickle.dumps(clf), clf.predict_proba(X)
+    with pytest.raises(ValueError, match=re.escape(NONFINITE)):
+        if call == "partial_fit":
+            clf.partial_fit(huge, y)
+        else:
+            clf.fit(huge, y)
+    assert pickle.dumps(clf) == before
+    assert_array_equal(clf.predict_proba(X), proba)
+
+
 # -------------------------------------------------------------- determinism
 
 

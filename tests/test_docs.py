@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import sklearn
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
@@ -197,3 +198,15 @@ def test_the_array_api_snippet_runs(capsys):
     printed = capsys.readouterr().out.split()
     assert printed[0] == "Tensor"
     assert printed[-2:] == ["torch.Size([2000,", "2])"]
+
+
+def test_the_pipeline_validation_set_snippet_runs(capsys):
+    """The snippet that routes X_val through a Pipeline's preprocessing runs as
+    written, and early stopping then scores what the pipeline scores."""
+    (snippet,) = _code_blocks_of_section("Validation sets and ``scoring``")
+    try:
+        exec(compile(snippet, "user_guide.rst", "exec"), {})
+    finally:
+        sklearn.set_config(enable_metadata_routing=False)
+    best, score = capsys.readouterr().out.split()
+    assert float(best) == float(score) > 0.9

@@ -634,14 +634,15 @@ def test_online_fused_step_fault(kind, solver, scenario, nth, online_data):
 @pytest.mark.parametrize(
     "kind, solver, scenario, nth", cases(STOCHASTIC, SCENARIOS, _online_calls)
 )
-def test_online_loss_and_grad_one_fault(kind, solver, scenario, nth, online_data):
-    # Adam, or SGD with momentum, with batch_size=1: loss_and_grad_one.
+def test_online_momentum_gradient_fault(kind, solver, scenario, nth, online_data):
+    # Adam, or SGD with momentum, with batch_size=1: one-row batches through
+    # Network.loss_and_grad (only plain SGD takes the fused online step).
     exc = RuntimeError(f"online gradient fault at sample {nth}")
     run_case(
         kind,
         solver,
         scenario,
-        lambda est: FailingCalls(skbp._core.training, "loss_and_grad_one", nth, exc),
+        lambda est: FailingCalls(Network, "loss_and_grad", nth, exc),
         exc,
         momentum=0.9,
         batch_size=1,
@@ -718,3 +719,37 @@ def test_interrupt_while_storing_the_result(kind, solver, builtin, params, scena
         exc,
         **params,
     )
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_storing_the_result_changes_nothing_in_place(solver, early_stopping):
+    # The rollback restores a shallow snapshot of the attributes, so storing a
+    # trainer's result must assign new values, never change the old ones.
+    if early_stopping and solver == "lbfgs":
+        pytest.skip("L-BFGS holds nothing out")
+    est = make("regressor", solver, early_stopping=early_stopping, warm_start=True)
+    X, y = DATA["regressor"]
+    est.fit(X, y)
+    previous = dict(vars(est))
+    before = copy.deepcopy(fitted_state(est))
+    history = skbp._core.training.History(
+        loss_curve=[1.0, 0.5],
+        validation_scores=[0.1, 0.2] if early_stopping else [],
+        validation_losses=[2.0, 1.0] if early_stopping else [],
+        n_iter=2,
+        samples_seen=10,
+    )
+    new = skbp._fitted_state.continued_history(
+        previous,
+        history,
+        solver=solver,
+        early_stopping=early_stopping,
+        best_loss=0.5,
+    )
+    assert_same(fitted_state(est), before)
+    for name, value in new.items():
+        if isinstance(value, list):
+            assert value is not previous.get(name), name
+    assert new["loss_curve_"] == [*before["loss_curve_"], 1.0, 0.5]
+    assert new["t_"] == before["t_"] + 10

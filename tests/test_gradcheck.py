@@ -80,10 +80,9 @@ def test_broken_derivative_is_detected():
     net, theta, X, Y = _problem("multiclass-log_loss", ("tanh", "tanh"), rng)
     derivative = net._hidden[1].derivative
 
-    def wrong_derivative(z, a, out):
-        out = derivative(z, a, out)
-        out *= 1.5  # a 50% error in f'
-        return out
+    def wrong_derivative(ops, z, a, out):
+        out = derivative(ops, z, a, out)
+        return ops.multiply(out, 1.5, out=out)  # a 50% error in f'
 
     net._hidden[1] = net._hidden[1]._replace(derivative=wrong_derivative)
     result = check_network_gradients(net, theta, X, Y)

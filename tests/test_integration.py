@@ -191,3 +191,36 @@ def test_warm_start_after_joblib_round_trip(multiclass_data, no_convergence_warn
     loaded.fit(X, y)
     assert loaded.loss_curve_ == model.loss_curve_
     assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+@pytest.mark.parametrize("estimator", ["classifier", "regressor"])
+def test_pipeline_transforms_the_validation_set(estimator):
+    """``Pipeline(transform_input=["X_val"])`` runs X_val through the fitted
+    preprocessing: the per-epoch validation scores are those of the pipeline,
+    and without it early stopping would watch raw features."""
+    import sklearn
+    from sklearn.datasets import load_iris, make_regression
+    from sklearn.pipeline import Pipeline
+
+    from skbp import BPRegressor
+
+    if estimator == "classifier":
+        X, y = load_iris(return_X_y=True)
+        net = BPClassifier(max_iter=5, random_state=0)
+    else:
+        X, y = make_regression(200, 5, noise=1.0, random_state=0)
+        net = BPRegressor(max_iter=5, random_state=0)
+    X = 50.0 * X + 300.0  # far from standardised
+    X_val, y_val = X[::3], y[::3]
+    with sklearn.config_context(enable_metadata_routing=True):
+        net.set_fit_request(X_val=True, y_val=True)
+        pipe = Pipeline(
+            [("scale", StandardScaler()), ("net", net)], transform_input=["X_val"]
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            pipe.fit(X, y, X_val=X_val, y_val=y_val)
+    # The last epoch's validation score is the fitted pipeline's score on X_val.
+    assert pipe[-1].validation_scores_[-1] == pytest.approx(pipe.score(X_val, y_val))
+    # Scored on the raw X_val instead, the model would look different.
+    assert pipe[-1].score(X_val, y_val) != pytest.approx(pipe.score(X_val, y_val))

@@ -292,3 +292,62 @@ def test_html_representation_links_to_skbp_api_page():
         name = type(estimator).__name__
         html = estimator_html_repr(estimator)
         assert f"generated/skbp.{name}.html" in html
+
+
+# ------------------------------------------------------------- house sizes
+
+MAX_MODULE_LINES = 800
+MAX_BODY_LINES = 60
+MAX_PARAMETERS = 8
+
+
+def _public_names():
+    """Functions and methods a user calls, exempt from the parameter limit."""
+    names = set(skbp.__all__)
+    for estimator in (skbp.BPClassifier, skbp.BPRegressor):
+        names |= {n for n in dir(estimator) if not n.startswith("_")}
+    return names
+
+
+def size_violations(path, public=frozenset()):
+    """Modules, function bodies (without docstring) and parameter lists that
+    break the house limits; ``__init__`` and public functions may take more
+    parameters (scikit-learn reads the estimators' parameters from
+    ``__init__``)."""
+    source = path.read_text()
+    found = []
+    if source.count("\n") > MAX_MODULE_LINES:
+        found.append(f"{path.name}: {source.count(chr(10))} lines")
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        body = node.body
+        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]  # the docstring
+        lines = body[-1].end_lineno - body[0].lineno + 1 if body else 0
+        if lines > MAX_BODY_LINES:
+            found.append(f"{node.name}: a body of {lines} lines")
+        args = node.args
+        params = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        count = len(params) + bool(args.vararg) + bool(args.kwarg)
+        count -= bool(params) and params[0].arg in ("self", "cls")
+        exempt = node.name == "__init__" or node.name in public
+        if count > MAX_PARAMETERS and not exempt:
+            found.append(f"{node.name}: {count} parameters")
+    return found
+
+
+@pytest.mark.parametrize("module", _module_ids())
+def test_house_sizes(module):
+    assert size_violations(PACKAGE / module, _public_names()) == []
+
+
+def test_house_sizes_catch_violations(tmp_path):
+    body = "\n".join(f"    x{i} = {i}" for i in range(61))
+    (tmp_path / "big.py").write_text(
+        f"def f(a, b, c, d, e, f, g, h, i):\n    pass\n\ndef g():\n{body}\n"
+    )
+    assert size_violations(tmp_path / "big.py") == [
+        "f: 9 parameters",
+        "g: a body of 61 lines",
+    ]

@@ -14,7 +14,8 @@ from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
 from skbp import BPClassifier, BPRegressor
-from skbp._core.losses import log_softmax, softmax
+from skbp._core.namespace import NUMPY_OPS
+from skbp._core.outputs import log_softmax, softmax
 
 
 @pytest.fixture(autouse=True)
@@ -58,11 +59,23 @@ def test_early_stopping_split_with_zero_weights(Estimator):
 
 def test_poisson_predictions_stay_finite():
     X = np.array([[521.0], [0.0]], dtype=np.float32)  # float32 exp overflows at 88.7
-    reg = BPRegressor((), loss="poisson", solver="sgd", max_iter=1, random_state=0).fit(
-        X, [0.0, 0.0]
-    )
+    # Trained where the mean stays in range (on X itself the loss is inf at the
+    # start: fit raises, see test_data_overflowing_from_the_start_raise), then
+    # given a weight that sends exp(z) beyond float32 on X.
+    reg = BPRegressor((), loss="poisson", solver="sgd", max_iter=1, random_state=0)
+    reg.fit(X / 521.0, [0.0, 0.0])
+    reg.coefs_[0][...] = 1.0
     predicted = reg.predict(X)  # RuntimeWarning: overflow encountered in exp
     assert np.isfinite(predicted).all()
+
+
+def test_poisson_overflow_at_the_start_raises():
+    # The same data as a training set: exp(z) overflows at the initial weights.
+    X = np.array([[521.0], [0.0]], dtype=np.float32)
+    reg = BPRegressor((), loss="poisson", solver="sgd", max_iter=1, random_state=0)
+    with pytest.raises(ValueError, match="non-finite parameter weights"):
+        reg.fit(X, [0.0, 0.0])
+    assert not hasattr(reg, "coefs_")
 
 
 # B3: target scaling outside float32's range.
@@ -133,8 +146,8 @@ def test_validation_overflow_is_not_a_runtime_warning():
 
 def test_log_softmax_is_log_of_softmax_for_large_logits():
     z = np.array([[10000.0, 10000.5, 9990.0]], dtype=np.float32)
-    expected = np.log(softmax(z.copy()))  # [-0.974094, -0.474094, -10.974094]
-    assert_allclose(log_softmax(z), expected, rtol=1e-6)  # off by 4.6e-4
+    expected = np.log(softmax(NUMPY_OPS, z.copy()))  # [-0.974094, -0.474094, ...]
+    assert_allclose(log_softmax(NUMPY_OPS, z), expected, rtol=1e-6)  # off by 4.6e-4
 
 
 def test_predict_log_proba_is_log_of_predict_proba_for_large_inputs():

@@ -87,6 +87,25 @@ def test_another_version_warns_naming_both(saved_by):
     assert_array_equal(copy.predict_proba(X), model.predict_proba(X))
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_pickle_with_the_attributes_of_earlier_versions_loads(kind):
+    # Earlier versions also stored the layer sizes (now read off coefs_):
+    # loading drops them, and the model predicts and trains on as before.
+    model, X, y = _fitted(kind)
+    state = model.__getstate__()
+    assert "_layer_sizes" not in state
+    coefs = model.coefs_
+    state["_layer_sizes"] = [coefs[0].shape[0], *(c.shape[1] for c in coefs)]
+    old = type(model).__new__(type(model))
+    old.__setstate__(state)
+    assert "_layer_sizes" not in vars(old)
+    assert_array_equal(_outputs(old, X), _outputs(model, X))
+    old.fit(X, y)
+    model.fit(X, y)
+    assert_array_equal(_outputs(old, X), _outputs(model, X))
+    assert old.loss_curve_ == model.loss_curve_
+
+
 # ----------------------------------------------------------------------- skops
 
 

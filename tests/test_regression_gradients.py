@@ -6,13 +6,15 @@ differences of the loss it returns itself, through hidden layers, with and witho
 sample weights and L2, for one and three outputs.
 """
 
+import copy
+
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from skbp._core.activations import ACTIVATIONS
-from skbp._core.fastpaths import loss_and_grad_one
 from skbp._core.losses import OUTPUT_LOSSES, REGRESSION_LOSSES, regression_output_for
+from skbp._core.namespace import NUMPY_OPS
 from skbp._core.network import Network
 from skbp._tools.gradcheck import check_network_gradients
 
@@ -31,7 +33,7 @@ def _pre_activations(net, theta, X):
     for i, name in enumerate(net.activations):
         z = a @ W[i] + b[i]
         zs.append(z)
-        a = ACTIVATIONS[name].forward(z, np.empty_like(z))
+        a = ACTIVATIONS[name].forward(NUMPY_OPS, z)
     return zs, a @ W[-1] + b[-1]
 
 
@@ -152,12 +154,13 @@ def test_multi_output_loss_and_gradient_are_one_function(pair, seed):
 
 
 @pytest.mark.parametrize("pair", REGRESSION_PAIRS, ids=lambda p: "-".join(p))
-def test_online_step_matches_batch_of_one(pair, seed):
-    # The online path (1-D vectors, a 0-d loss) computes the same loss and
-    # gradient as a batch holding the one sample.
+def test_batch_of_one_row_matches_weighted_batch(pair, seed):
+    # momentum and Adam with batch_size=1 run one-row batches through
+    # loss_and_grad (its one-row buffers, no bias broadcast by BLAS): the same
+    # loss and gradient as a larger batch that gives the other rows no weight.
     net, theta, X, Y, _ = _problem(pair, "tanh", 3, seed)
     grad_one = np.empty_like(theta)
-    loss_one = loss_and_grad_one(net, theta, X[0], Y[0], 1.0, 0.1, grad_one)
+    loss_one = net.loss_and_grad(theta, X[:1], Y[:1], None, 0.1, grad_one)
     grad_batch = np.empty_like(theta)
     loss_batch = net.loss_and_grad(
         theta, X[:2], Y[:2], np.array([1.0, 0.0]), 0.1, grad_batch
@@ -165,3 +168,15 @@ def test_online_step_matches_batch_of_one(pair, seed):
     assert isinstance(loss_one, float)
     assert_allclose(loss_one, loss_batch, rtol=1e-13)
     assert_allclose(grad_one, grad_batch, rtol=1e-12, atol=1e-15)
+    # On a network that has seen the larger batch first, the one row borrows
+    # the leading row of its buffers (the last batch of an epoch does).
+    fresh = copy.deepcopy(net)
+    fresh.loss_and_grad(theta, X[:2], Y[:2], None, 0.1, np.empty_like(theta))
+    grad_again = np.full_like(theta, np.nan)
+    loss_again = fresh.loss_and_grad(theta, X[:1], Y[:1], None, 0.1, grad_again)
+    assert loss_again == loss_one
+    assert_array_equal(grad_again, grad_one)
+    # And the one-row gradient is the gradient of the one-row loss.
+    result = check_network_gradients(net, theta, X[:1], Y[:1], alpha=0.1)
+    assert_allclose(result.analytic, grad_one, rtol=1e-15)
+    assert result.max_relative_error < 1e-6, str(result)

@@ -6,6 +6,8 @@ from the estimator's own output alone.
 """
 
 import io
+import pickle
+import re
 import warnings
 
 import joblib
@@ -928,6 +930,54 @@ def test_divergence_message_quotes_the_starting_loss(friedman):
         reg.fit(X, y)
     message = str(record[0].message)
     assert f"from {reg.loss_curve_[0]:.3g} at the start" in message
+
+
+#: How scikit-learn's MLP says that the data overflow it; skbp's message starts so.
+NONFINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain "
+    "large values and need to be preprocessed."
+)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_data_overflowing_from_the_start_raise(solver):
+    # scikit-learn's test_nonfinite_params: the loss is already inf at the
+    # initial weights, so nothing can be learnt. A ValueError saying what to do,
+    # no fitted model, and no RuntimeWarning.
+    rng = np.random.RandomState(0)
+    X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
+    y = rng.standard_normal(size=10)
+    reg = BPRegressor(solver=solver)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ValueError) as excinfo:
+            reg.fit(X, y)
+    message = str(excinfo.value)
+    assert message.startswith(NONFINITE)
+    assert "StandardScaler" in message
+    assert not hasattr(reg, "coefs_")
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("call", ["warm_start", "partial_fit"])
+def test_overflowing_data_leave_a_fitted_model_as_it_was(friedman, solver, call):
+    if call == "partial_fit" and solver == "lbfgs":
+        pytest.skip("L-BFGS has no partial_fit")
+    X, y = friedman
+    reg = _fast(solver=solver, max_iter=5, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    before, predicted = pickle.dumps(reg), reg.predict(X)
+    huge = np.abs(X) / np.abs(X).max() * np.finfo(np.float64).max
+    with pytest.raises(ValueError, match=re.escape(NONFINITE)):
+        if call == "partial_fit":
+            reg.partial_fit(huge, y)
+        else:
+            reg.fit(huge, y)
+    assert pickle.dumps(reg) == before
+    assert_array_equal(reg.predict(X), predicted)
 
 
 def test_changing_the_number_of_outputs_raises(multi_output_data):

@@ -11,8 +11,10 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, SGDClassifier
+from sklearn.neural_network import MLPClassifier
 
 from skbp import BPClassifier, BPRegressor, fit_stream
+from skbp._core.training import StoppingMonitor
 
 # ----------------------------------------------------------------- helpers
 
@@ -258,12 +260,51 @@ def test_fitted_estimator_continues(stream_data):
 
 def test_other_incremental_estimators(stream_data):
     X, y, _, _ = stream_data
-    model = fit_stream(
+    model, history = fit_stream(
         SGDClassifier(random_state=0), X, y, epochs=2, chunk_size=200,
-        random_state=0,
+        shuffle=False, return_history=True,
     )  # fmt: skip
     assert_array_equal(model.classes_, [0, 1, 2])
-    assert np.isnan(model.stream_history_["loss"]).all()  # no loss_ attribute
+    assert np.isnan(history["loss"]).all()  # no loss_ attribute
+    # The same model as a partial_fit loop over the same chunks.
+    reference = _partial_fit_loop(
+        SGDClassifier(random_state=0), _pairs(X, y, 200), 2, classes=[0, 1, 2]
+    )
+    assert_array_equal(model.coef_, reference.coef_)
+
+
+def test_writes_no_attributes_on_other_libraries_estimators(stream_data):
+    # A foreign estimator's fitted attributes are its own methods' to set: after
+    # fit_stream it has exactly the attributes partial_fit gave it, also when
+    # early stopping puts an earlier epoch's state back.
+    X, y, X_val, y_val = stream_data
+    model, history = fit_stream(
+        SGDClassifier(random_state=0), X, y, epochs=10, chunk_size=200,
+        random_state=0, X_val=X_val, y_val=y_val, early_stopping=True,
+        n_iter_no_change=1, scoring=_scripted_scorer([0.5, 0.7, 0.6, 0.6, 0.9]),
+        return_history=True,
+    )  # fmt: skip
+    reference = SGDClassifier(random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    assert set(vars(model)) == set(vars(reference))
+    assert history["epoch"] == [1, 2, 3, 4]
+    # The documented way to the best epoch, which the model is from.
+    best = history["epoch"][np.nanargmax(history["validation_score"])]
+    assert best == 2
+    epoch_2 = fit_stream(
+        SGDClassifier(random_state=0), X, y, epochs=2, chunk_size=200, random_state=0
+    )
+    assert_array_equal(model.coef_, epoch_2.coef_)
+
+
+def test_return_history_of_skbp_estimators(stream_data):
+    X, y, X_val, y_val = stream_data
+    model, history = fit_stream(
+        _clf(), X, y, epochs=2, chunk_size=200, X_val=X_val, y_val=y_val,
+        return_history=True,
+    )  # fmt: skip
+    assert history is model.stream_history_
+    assert history["epoch"] == [1, 2]
+    assert model.stream_best_epoch_ in (1, 2)
 
 
 def test_float32_preserved_and_verbose(stream_data, capsys):
@@ -386,14 +427,15 @@ def _scripted_scorer(scores):
 
 def test_early_stopping_keeps_the_best_epoch(stream_data):
     X, y, X_val, y_val = stream_data
-    # Epoch 2 is best; epochs 3 and 4 do not improve: stop after epoch 4.
+    # Epoch 2 is best; epochs 3, 4 and 5 do not improve: more than
+    # n_iter_no_change=2, so stop after epoch 5.
     model = fit_stream(
         _clf(), X, y, epochs=10, chunk_size=200, random_state=0, X_val=X_val,
         y_val=y_val, early_stopping=True, n_iter_no_change=2, tol=0.0,
-        scoring=_scripted_scorer([0.5, 0.9, 0.7, 0.6, 1.0]),
+        scoring=_scripted_scorer([0.5, 0.9, 0.7, 0.6, 0.8, 1.0]),
     )  # fmt: skip
-    assert model.stream_history_["epoch"] == [1, 2, 3, 4]
-    assert model.stream_history_["validation_score"] == [0.5, 0.9, 0.7, 0.6]
+    assert model.stream_history_["epoch"] == [1, 2, 3, 4, 5]
+    assert model.stream_history_["validation_score"] == [0.5, 0.9, 0.7, 0.6, 0.8]
     assert model.stream_best_epoch_ == 2
     assert model.stream_best_score_ == 0.9
     # The estimator is exactly the model after epoch 2 (same chunk order: the
@@ -407,14 +449,15 @@ def test_early_stopping_keeps_the_best_epoch(stream_data):
 
 def test_tol_and_the_default_score(stream_data):
     X, y, X_val, y_val = stream_data
-    # tol=1: no epoch can improve the accuracy by 1, so stop after
-    # 1 + n_iter_no_change epochs.
+    # tol=1: the first epoch improves on no score at all (-inf), and no later
+    # one can improve the accuracy by 1, so stop after 1 + (n_iter_no_change + 1)
+    # epochs.
     model = fit_stream(
         _clf(), X, y, epochs=10, chunk_size=200, X_val=X_val, y_val=y_val,
         early_stopping=True, n_iter_no_change=3, tol=1.0,
     )  # fmt: skip
     scores = model.stream_history_["validation_score"]
-    assert len(scores) == 4
+    assert len(scores) == 5
     assert model.stream_best_score_ == max(scores)
     assert model.score(X_val, y_val) == model.stream_best_score_
     # Without early stopping the scores are recorded and the last model kept.
@@ -432,9 +475,85 @@ def test_nan_scores_keep_the_last_model(stream_data):
         _clf(), X, y, epochs=10, chunk_size=200, X_val=X_val, y_val=y_val,
         early_stopping=True, n_iter_no_change=2, scoring=_scripted_scorer([np.nan] * 3),
     )  # fmt: skip
-    assert model.stream_history_["epoch"] == [1, 2]
+    assert model.stream_history_["epoch"] == [1, 2, 3]  # NaN never improves
     assert model.stream_best_epoch_ is None
-    assert model.t_ == 1200
+    assert model.t_ == 1800
+
+
+# One stopping rule. Each case: validation scores, n_iter_no_change, tol, the
+# epochs run and the best epoch. A plateau is more than n_iter_no_change epochs
+# in a row that do not beat the best score so far by at least tol; the best
+# epoch is the first with the highest score. A rule that stopped when the count
+# *reached* n_iter_no_change would stop one epoch early in every case.
+STOPPING_CASES = {
+    # Epoch 2 is best; 3, 4, 5 are k + 1 = 3 epochs without improvement.
+    "drop after the best": ([0.5, 0.9, 0.7, 0.6, 0.8, 0.95], 2, 0.0, 5, 2),
+    # Epoch 3 improves and resets the count: 4 and 5 make the plateau.
+    "an improvement resets": ([0.5, 0.4, 0.6, 0.3, 0.2, 0.9], 1, 0.0, 5, 3),
+    # Rises smaller than tol are no improvement, yet the best model is the
+    # highest score: 0.55 (+0.05) counts 1, 0.7 (+0.15) resets, 0.72, 0.75 and
+    # 0.76 count 1, 2, 3 > 2, and epoch 6 (0.76) is the best.
+    "rises below tol": ([0.5, 0.55, 0.7, 0.72, 0.75, 0.76, 0.99], 2, 0.1, 6, 6),
+    # A tie counts as an improvement with tol=0 (>= best + tol).
+    "a tie improves": ([0.8, 0.8, 0.7, 0.7, 0.9], 1, 0.0, 4, 1),
+}
+
+
+def _epochs_of_the_core_rule(scores, n_iter_no_change, tol):
+    """Epochs the estimators' StoppingMonitor runs before its plateau."""
+    monitor = StoppingMonitor(tol, n_iter_no_change)
+    for epoch, score in enumerate(scores, start=1):
+        plateau, _ = monitor.update(1.0, score)
+        if plateau:
+            return epoch
+    raise AssertionError("no plateau in the scripted scores")
+
+
+@pytest.mark.parametrize(
+    "scores, n_iter_no_change, tol, n_epochs, best_epoch",
+    list(STOPPING_CASES.values()),
+    ids=list(STOPPING_CASES),
+)
+def test_one_stopping_rule(
+    stream_data, scores, n_iter_no_change, tol, n_epochs, best_epoch
+):
+    X, y, X_val, y_val = stream_data
+    settings = dict(early_stopping=True, n_iter_no_change=n_iter_no_change, tol=tol)
+    # The core's monitor, which the estimators' fit uses.
+    assert _epochs_of_the_core_rule(scores, n_iter_no_change, tol) == n_epochs
+    # An estimator's fit with early_stopping, scored by the same script.
+    clf = _clf(max_iter=50, scoring=_scripted_scorer(scores), **settings).fit(X, y)
+    assert clf.n_iter_ == n_epochs
+    assert clf.validation_scores_ == scores[:n_epochs]
+    # fit_stream.
+    model = fit_stream(
+        _clf(), X, y, epochs=50, chunk_size=200, X_val=X_val, y_val=y_val,
+        scoring=_scripted_scorer(scores), **settings,
+    )  # fmt: skip
+    assert model.stream_history_["epoch"] == list(range(1, n_epochs + 1))
+    assert model.stream_best_epoch_ == best_epoch
+    assert model.stream_best_score_ == scores[best_epoch - 1]
+
+
+@pytest.mark.parametrize("n_iter_no_change", [1, 3])
+def test_stops_after_the_epochs_of_scikit_learns_mlp(stream_data, n_iter_no_change):
+    # With a tol no score can rise by, the first epoch improves (on -inf) and
+    # every later one does not: MLPClassifier, BPClassifier and fit_stream all
+    # stop after 1 + (n_iter_no_change + 1) epochs.
+    X, y, X_val, y_val = stream_data
+    settings = dict(early_stopping=True, n_iter_no_change=n_iter_no_change, tol=2.0)
+    expected = n_iter_no_change + 2
+    mlp = MLPClassifier(
+        (8,), learning_rate_init=0.01, batch_size=50, max_iter=50, random_state=0,
+        **settings,
+    ).fit(X, y)  # fmt: skip
+    assert mlp.n_iter_ == expected
+    assert _clf(max_iter=50, **settings).fit(X, y).n_iter_ == expected
+    model = fit_stream(
+        _clf(), X, y, epochs=50, chunk_size=200, X_val=X_val, y_val=y_val,
+        **settings,
+    )  # fmt: skip
+    assert len(model.stream_history_["epoch"]) == expected
 
 
 # ---------------------------------------------------------------- exceptions

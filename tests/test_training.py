@@ -444,9 +444,8 @@ def test_worked_example_run_epoch():
         np.empty_like(theta),
         minibatches(net, TrainingData(x[None, :], target[None, :]), 1),
         TrainingOptions(alpha=0.0, max_iter=1, batch_size=1),
-        SGD(theta.size, theta.dtype, 0.1, momentum=0.0),
+        SolverState(SGD(theta.size, theta.dtype, 0.1, momentum=0.0), None, None),
         order=None,
-        rng=None,
         hooks=None,
     )
     _assert_classic_step(net, theta_before, theta, increments)

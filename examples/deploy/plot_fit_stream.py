@@ -109,8 +109,9 @@ plt.show()
 # Early stopping
 # --------------
 # The estimator's own ``early_stopping`` holds out a fraction of the data, which
-# a stream cannot do; ``fit_stream`` takes a validation set instead, stops after
-# ``n_iter_no_change`` epochs without improvement, and gives back the model of
+# a stream cannot do; ``fit_stream`` takes a validation set instead, stops once
+# more than ``n_iter_no_change`` epochs in a row have not improved its score (the
+# rule of the estimator's own ``early_stopping``), and gives back the model of
 # the best epoch.
 X_fit, X_val, y_fit, y_val = train_test_split(
     X_train, y_train, test_size=0.2, stratify=y_train, random_state=0

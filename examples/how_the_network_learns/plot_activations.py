@@ -4,16 +4,18 @@ Activation functions and slopes
 =================================
 
 Every hidden-layer activation in skbp is a pair of functions kept side by side:
-``forward(z, out)`` computes :math:`f(z)` and ``derivative(z, a, out)`` computes
-:math:`f'(z)` from the pre-activation ``z`` and the activation ``a = f(z)``. The
+``forward(ops, z, out)`` computes :math:`f(z)` and ``derivative(ops, z, a, out)``
+computes :math:`f'(z)` from the pre-activation ``z`` and the activation
+``a = f(z)``; ``ops`` is the array library's functions (NumPy's here, with
+SciPy's special functions), so the same code runs on any array API library. The
 backward pass multiplies by :math:`f'(z)` at every hidden layer,
 ``delta[i - 1] = (delta[i] @ W[i].T) * f'(z[i - 1])``, so the shape of the slope
 decides how well gradients travel through a deep network.
 
 This example plots each activation and its derivative, and checks the derivative
 against central finite differences. It reads skbp's private registry
-``skbp._core.activations.ACTIVATIONS``, which is fine for a teaching plot but is not a
-public API.
+``skbp._core.activations.ACTIVATIONS``, which is fine for a teaching plot but
+is not a public API.
 """
 
 # %%
@@ -25,6 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from skbp._core.activations import ACTIVATIONS, ALIASES
+from skbp._core.namespace import NUMPY_OPS as ops
 
 for name, activation in ACTIVATIONS.items():
     print(f"{name:>10}: f(z) = {activation.formula}")
@@ -39,8 +42,8 @@ z = np.linspace(-4, 4, 801)
 
 fig, axes = plt.subplots(3, 3, figsize=(10, 9), sharex=True)
 for (name, activation), ax in zip(ACTIVATIONS.items(), axes.ravel()):
-    a = activation.forward(z.copy(), np.empty_like(z))
-    slope = activation.derivative(z.copy(), a, np.empty_like(z))
+    a = activation.forward(ops, z.copy(), np.empty_like(z))
+    slope = activation.derivative(ops, z.copy(), a, np.empty_like(z))
     ax.plot(z, a, label="f(z)")
     ax.plot(z, slope, "--", label="f'(z)")
     ax.axhline(0, color="0.8", lw=0.8, zorder=0)
@@ -78,11 +81,11 @@ plt.show()
 h = 1e-5
 z_check = z[np.abs(z) > 1e-3]
 for name, activation in ACTIVATIONS.items():
-    plus = activation.forward(z_check + h, np.empty_like(z_check))
-    minus = activation.forward(z_check - h, np.empty_like(z_check))
+    plus = activation.forward(ops, z_check + h)
+    minus = activation.forward(ops, z_check - h)
     numeric = (plus - minus) / (2 * h)
-    a = activation.forward(z_check.copy(), np.empty_like(z_check))
-    analytic = activation.derivative(z_check.copy(), a, np.empty_like(z_check))
+    a = activation.forward(ops, z_check.copy())
+    analytic = activation.derivative(ops, z_check.copy(), a, np.empty_like(z_check))
     print(
         f"{name:>10}: max |analytic - numeric| = {np.abs(analytic - numeric).max():.1e}"
     )

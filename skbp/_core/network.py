@@ -17,32 +17,26 @@ prediction. Notation (the same everywhere in skbp, and in the user guide):
 * ``Network._backward``: ``delta[i - 1] = (delta[i] @ W[i].T) * f'(z[i - 1])``,
   ``dL/dW[i] = a[i].T @ delta[i]`` and ``dL/db[i] =`` column sums of ``delta[i]``.
 
-Those three read like the formulas, and they are written once for every array
-library. Each step is a call of the network's building blocks (``_NumpyOps`` or
-``_ArrayAPIOps``, chosen by the ``ArrayNamespace`` the network is made for) and
-of its activations and loss. For NumPy they compute in place into preallocated
-work buffers (``_Workspace``), and each step that was measured to be faster in
-another form calls a small helper named for what it computes (``_matmul``,
-``_add_bias``, ``_weight_gradient``, ``_add_l2_gradient``), with the
-measurement next to it. For any other array API namespace they are the
-standard's calls, which return new arrays; every step uses its result, so the
-same loop serves both. Single-sample variants for ``batch_size=1`` on NumPy (1-D
-vectors, the fused online SGD step) live in ``skbp._core.fastpaths``, each tested equal
-to ``loss_and_grad``.
+Those three read like the formulas and are written once, for every array
+library: each step calls the namespace's ``ops`` (``skbp._core.namespace``), the
+activations and the loss, and the four small steps below (``Steps``: the affine
+map, the weight gradient, the column sums, the L2 gradient). For NumPy they
+compute in place into preallocated work buffers (``_Workspace``), and three of
+the four steps are the measured BLAS specialisations of
+``skbp._core.fastpaths`` (``NUMPY_STEPS``), each tested equal to ``Steps``. The
+single-sample online SGD step for ``batch_size=1`` lives there too.
 
-This module must not import scikit-learn, ``skbp._core.fastpaths``, the trainer
-(``_training``) or any estimator module; it imports only NumPy and the
-namespace, activation, loss and BLAS modules.
+This module must not import scikit-learn, the trainer (``training``) or any
+estimator module; it imports only NumPy and the core's namespace, activations,
+losses and fast paths.
 """
-
-from functools import partial
 
 import numpy as np
 
+from skbp._core import fastpaths
 from skbp._core.activations import ACTIVATIONS
-from skbp._core.blas import add_scaled, blas
-from skbp._core.losses import OUTPUT_LOSSES, OUTPUT_LOSSES_XP
-from skbp._core.namespace import NUMPY
+from skbp._core.losses import OUTPUT_LOSSES
+from skbp._core.namespace import NUMPY, NUMPY_OPS, into
 
 #: Rows per block when predicting on many samples (see ``Network.logits``).
 PREDICT_BLOCK = 2048
@@ -165,156 +159,50 @@ def unfold_output_affine(layout, theta, scale, shift):
     W[-1] /= scale
 
 
-def _matmul(a, W, out):
-    """``out = a @ W`` for dense or sparse ``a``; ``out`` is C-contiguous."""
+def matmul(ops, a, W, out=None):
+    """``a @ W`` for an array of ``ops``'s library, or a SciPy sparse matrix ``a``.
+
+    NumPy writes into ``out`` (C-contiguous) when it is given.
+    """
     # isinstance(a, np.ndarray), not scipy.sparse.issparse, which costs a few
     # microseconds: this runs for every layer of every batch.
-    if isinstance(a, np.ndarray):
-        np.matmul(a, W, out=out)
-    else:
-        out[...] = a @ W
-    return out
+    if ops is NUMPY_OPS and not isinstance(a, np.ndarray):
+        product = a @ W  # sparse times dense: a new ndarray
+        return product if out is None else into(out, product)
+    return ops.matmul(a, W, out=out)
 
 
-def _add_bias(z, b, ones):
-    """``z += b`` on every row of ``z``; ``ones`` holds a 1 per row (or is None).
+class Steps:
+    """The passes' four small steps in their readable form, for every library.
 
-    On a C-contiguous batch this is the rank-1 update ``z += ones b^T``, one BLAS
-    ``ger`` call on ``z.T`` (the Fortran-ordered view that ``ger`` updates in
-    place). NumPy's broadcast addition runs one short inner loop per row and takes
-    about twice as long on a (256, 256) batch; the sums are the same (``ger`` adds
-    ``1 * b``). A single row is one inner loop anyway, and NumPy's call is cheaper.
+    Each writes its result into ``out`` (NumPy) or returns a new array (any
+    other array API namespace) and returns it, except the two that fill views of
+    the caller's flat gradient (``weight_gradient``, ``column_sums``,
+    ``add_l2_gradient``), which always fill them. ``ones`` (a 1 per row, or
+    None) is for the fast versions; the readable ones ignore it.
     """
-    if ones is not None and z.ndim == 2 and z.shape[0] > 1 and z.flags.c_contiguous:
-        blas("ger", z.dtype)(1.0, b, ones, a=z.T, overwrite_a=True)
-    else:
-        z += b
-    return z
-
-
-def _weight_gradient(a, delta, out):
-    """``out = a.T @ delta``: the data part of ``dL/dW`` (L2 is added later)."""
-    if isinstance(a, np.ndarray):
-        np.matmul(a.T, delta, out=out)
-    else:
-        out[...] = a.T @ delta
-    return out
-
-
-def _add_l2_gradient(theta, grad, layout, penalty):
-    """Add the L2 part ``penalty * W`` of ``dL/dW`` to every weight gradient.
-
-    One BLAS ``axpy`` (``y += a * x`` in a single pass) over the weight prefix of
-    the flat buffers, instead of ``gW += penalty * W`` per layer, which builds a
-    layer-sized temporary and makes three passes over memory. (BLAS may round
-    ``a * x + y`` once, with a fused multiply-add: equal to within a rounding.)
-    """
-    n = layout.n_weights
-    add_scaled(grad[:n], penalty, theta[:n])
-
-
-def _weighted_mean(per_sample, sample_weight, weight_sum=None):
-    """``(weighted mean of per_sample, sum of the weights)``; None means all 1."""
-    if sample_weight is None:
-        weight_sum = float(per_sample.shape[0])
-        return float(per_sample.sum()) / weight_sum, weight_sum
-    if weight_sum is None:
-        weight_sum = float(sample_weight.sum())
-    return float(per_sample @ sample_weight) / weight_sum, weight_sum
-
-
-class _NumpyOps:
-    """The passes' building blocks for NumPy: in place, into the given buffers.
-
-    Each writes its result into ``out`` (or into its first argument) and returns
-    it; the BLAS helpers above are used where they were measured faster.
-    """
-
-    matmul = staticmethod(_matmul)  # out = a @ W
-    add_bias = staticmethod(_add_bias)  # z += b on every row
-    weight_gradient = staticmethod(_weight_gradient)  # out = a.T @ delta
 
     @staticmethod
-    def column_sums(delta, ones, out):
-        """``out = ones @ delta``: faster than add.reduce on a batch."""
-        return np.matmul(ones, delta, out=out)
+    def affine(ops, a, W, b, out, ones):
+        """``z = a @ W + b``, with ``b`` added to every row."""
+        z = matmul(ops, a, W, out)
+        return ops.add(z, b, out=z)
 
     @staticmethod
-    def add_l2_gradient(theta, grad, layout, penalty):
-        """``grad[:n] += penalty * theta[:n]`` on the weight prefix (BLAS axpy)."""
-        _add_l2_gradient(theta, grad, layout, penalty)
+    def weight_gradient(ops, a, delta, out):
+        """``out = a.T @ delta``: the data part of ``dL/dW`` (L2 is added later)."""
+        return into(out, matmul(ops, a.T, delta, out))
 
     @staticmethod
-    def squared_norm(w):
-        """``w @ w`` as a float."""
-        return float(w @ w)
+    def column_sums(ops, delta, ones, out):
+        """``out = sum over rows of delta``: ``dL/db``."""
+        return into(out, ops.sum(delta, axis=0, out=out))
 
-    weighted_mean = staticmethod(_weighted_mean)
-
-
-class _ArrayAPIOps:
-    """The passes' building blocks for any array API namespace ``xp``.
-
-    The standard has no ``out=``: each returns a new array, except the two that
-    fill the views of the caller's flat gradient (``weight_gradient``,
-    ``column_sums``), which assign into them. The loss and penalty stay 0-d
-    arrays on the device, so that a GPU is not made to wait for each batch.
-    """
-
-    def __init__(self, xp):
-        self.xp = xp
-
-    def matmul(self, a, W, out):
-        return self.xp.matmul(a, W)
-
-    def add_bias(self, z, b, ones):
-        z += b  # z is the new array of matmul
-        return z
-
-    def weight_gradient(self, a, delta, out):
-        out[...] = self.xp.matmul(a.T, delta)
-        return out
-
-    def column_sums(self, delta, ones, out):
-        out[...] = self.xp.sum(delta, axis=0)
-        return out
-
-    def add_l2_gradient(self, theta, grad, layout, penalty):
-        n = layout.n_weights
-        weight_grad = grad[:n]
-        weight_grad += penalty * theta[:n]
-
-    def squared_norm(self, w):
-        # Not vecdot: array-api-compat's PyTorch vecdot took 160 us on S3's
-        # 94k weights, the product and sum 30 us.
-        return self.xp.sum(w * w)
-
-    def weighted_mean(self, per_sample, sample_weight, weight_sum=None):
-        xp = self.xp
-        if sample_weight is None:
-            weight_sum = float(per_sample.shape[0])
-            return xp.sum(per_sample) / weight_sum, weight_sum
-        if weight_sum is None:
-            weight_sum = float(xp.sum(sample_weight))
-        return xp.vecdot(per_sample, sample_weight) / weight_sum, weight_sum
-
-
-class _ArrayAPIActivation:
-    """An activation with NumPy's signatures, computed by its array API versions.
-
-    ``out`` is ignored: the result is a new array.
-    """
-
-    def __init__(self, activation, xp):
-        self._forward_xp = activation.forward_xp
-        self._derivative_xp = activation.derivative_xp
-        self._xp = xp
-
-    def forward(self, z, out):
-        return self._forward_xp(self._xp, z)
-
-    def derivative(self, z, a, out):
-        return self._derivative_xp(self._xp, z, a)
+    @staticmethod
+    def add_l2_gradient(ops, grad_weights, weights, penalty):
+        """``grad_weights += penalty * weights`` on the weight prefix."""
+        scaled = ops.multiply(weights, penalty)
+        return into(grad_weights, ops.add(grad_weights, scaled, out=grad_weights))
 
 
 class _Workspace:
@@ -386,8 +274,9 @@ class Network:
         namespace=NUMPY,
     ):
         self.namespace = namespace
-        xp = namespace.xp
-        self.layout = Layout(layer_sizes, xp=None if namespace.is_numpy else xp)
+        self.ops = namespace.ops
+        xp = None if namespace.is_numpy else namespace.xp
+        self.layout = Layout(layer_sizes, xp=xp)
         if len(activations) != self.layout.n_layers - 1:
             raise ValueError(
                 f"Need one activation per hidden layer: got {len(activations)} for "
@@ -397,18 +286,13 @@ class Network:
         self.output = output
         self.loss_name = loss
         self.loss_params = dict(loss_params or {})
+        self._hidden = [ACTIVATIONS[name] for name in self.activations]
         if namespace.is_numpy:
-            self._ops = _NumpyOps
-            self._hidden = [ACTIVATIONS[name] for name in self.activations]
-            self._loss_fn = OUTPUT_LOSSES[(loss, output)]
+            self._steps = fastpaths.NUMPY_STEPS
+            self._loss = fastpaths.numpy_loss(loss, output)
         else:
-            self._ops = _ArrayAPIOps(xp)
-            self._hidden = [
-                _ArrayAPIActivation(ACTIVATIONS[name], xp) for name in self.activations
-            ]
-            self._loss_fn = partial(OUTPUT_LOSSES_XP[(loss, output)], xp)
-        if self.loss_params:
-            self._loss_fn = partial(self._loss_fn, **self.loss_params)
+            self._steps = Steps
+            self._loss = OUTPUT_LOSSES[(loss, output)]
         self._workspaces = {}
 
     def __deepcopy__(self, memo):
@@ -424,11 +308,12 @@ class Network:
             namespace=self.namespace,
         )
 
-    def _loss_and_delta(self, logits, Y, delta):
-        """``(per-sample loss, dL/dz)``; NumPy writes the delta into ``delta``."""
-        if self.namespace.is_numpy:
-            return self._loss_fn(logits, Y, delta), delta
-        return self._loss_fn(logits, Y)
+    def loss_and_delta(self, logits, Y, out=None):
+        """``(per-sample loss, dL/dz)`` of the (loss, output) pair.
+
+        NumPy writes the delta into ``out`` (which may be ``logits``).
+        """
+        return self._loss(self.ops, logits, Y, out, **self.loss_params)
 
     def _workspace(self, n_rows, dtype):
         if not self.namespace.is_numpy:
@@ -569,24 +454,23 @@ class Network:
         buffer they were given, the array API ones a new array (the entries of
         ``z`` and ``a`` may then be None on entry).
         """
-        ops, hidden = self._ops, self._hidden
+        ops, steps, hidden = self.ops, self._steps, self._hidden
         last = len(W) - 1
         for i in range(last):
-            z[i] = ops.matmul(a[i], W[i], z[i])  # z[i] = a[i] @ W[i] + b[i]
-            z[i] = ops.add_bias(z[i], b[i], ones)
-            a[i + 1] = hidden[i].forward(z[i], a[i + 1])  # a[i + 1] = f(z[i])
+            z[i] = steps.affine(ops, a[i], W[i], b[i], z[i], ones)  # a[i] @ W[i] + b[i]
+            a[i + 1] = hidden[i].forward(ops, z[i], a[i + 1])  # a[i + 1] = f(z[i])
             if dropout_masks is not None:
                 # a[i + 1] = m * f(z[i]), so dL/dz[i] needs m * f'(z[i]), which
                 # must be taken before masking (sigmoid's and tanh's derivatives
                 # are read from f(z)). It goes into z[i], which the backward pass
                 # then reads in place of f'(z[i]).
-                z[i] = hidden[i].derivative(z[i], a[i + 1], z[i])
-                z[i] *= dropout_masks[i]
-                a[i + 1] *= dropout_masks[i]
+                z[i] = hidden[i].derivative(ops, z[i], a[i + 1], z[i])
+                z[i] = ops.multiply(z[i], dropout_masks[i], out=z[i])
+                a[i + 1] = ops.multiply(a[i + 1], dropout_masks[i], out=a[i + 1])
             if i == layer:
                 return a[i + 1]
-        z[last] = ops.matmul(a[last], W[last], z[last])  # the logits
-        return ops.add_bias(z[last], b[last], ones)
+        z[last] = steps.affine(ops, a[last], W[last], b[last], z[last], ones)
+        return z[last]  # the logits
 
     def loss_and_grad(
         self,
@@ -645,21 +529,23 @@ class Network:
 
         # delta[L-1] = dL/dz[L-1] of the (loss, output) pair, each row times
         # sample_weight / sum(sample_weight): the derivative of the weighted mean.
-        per_sample, delta = self._loss_and_delta(logits, Y, a[-1])
-        loss, weight_sum = self._ops.weighted_mean(
-            per_sample, sample_weight, weight_sum
-        )
+        ops = self.ops
+        per_sample, delta = self.loss_and_delta(logits, Y, a[-1])
+        loss, weight_sum = self._weighted_mean(per_sample, sample_weight, weight_sum)
         if sample_weight is None:
-            delta *= 1.0 / weight_sum
+            delta = ops.multiply(delta, 1.0 / weight_sum, out=delta)
         else:
-            delta *= (sample_weight / weight_sum)[:, None]  # (n_samples, 1)
+            row_factor = (sample_weight / weight_sum)[:, None]  # (n_samples, 1)
+            delta = ops.multiply(delta, row_factor, out=delta)
 
         self._backward(W, a, z, delta, gW, gb, ws.ones, dropout_masks is not None)
         if alpha:
             # dL/dW[i] += (alpha / S) * W[i] and the penalty itself, weights only.
-            self._ops.add_l2_gradient(theta, grad, self.layout, alpha / weight_sum)
-            weights = theta[: self.layout.n_weights]
-            loss += 0.5 * alpha * self._ops.squared_norm(weights) / weight_sum
+            n = self.layout.n_weights
+            weights = theta[:n]
+            self._steps.add_l2_gradient(ops, grad[:n], weights, alpha / weight_sum)
+            squared_norm = self.namespace.scalar(ops.matmul(weights, weights))
+            loss += 0.5 * alpha * squared_norm / weight_sum
         return loss
 
     def _backward(self, W, a, z, delta, gW, gb, ones, masked=False):
@@ -687,17 +573,17 @@ class Network:
             The forward pass ran with dropout masks and left ``m * f'(z)`` in
             ``z``, which replaces ``f'(z)``.
         """
-        ops, hidden = self._ops, self._hidden
+        ops, steps, hidden = self.ops, self._steps, self._hidden
         for i in range(self.layout.n_layers - 1, -1, -1):
-            ops.weight_gradient(a[i], delta, gW[i])  # a[i].T @ delta[i]
-            ops.column_sums(delta, ones, gb[i])  # sum over rows of delta[i]
+            steps.weight_gradient(ops, a[i], delta, gW[i])  # a[i].T @ delta[i]
+            steps.column_sums(ops, delta, ones, gb[i])  # sum over rows of delta[i]
             if i > 0:
                 if masked:
                     slope = z[i - 1]
                 else:
-                    slope = hidden[i - 1].derivative(z[i - 1], a[i], z[i - 1])
-                delta = ops.matmul(delta, W[i].T, a[i])
-                delta *= slope  # delta[i - 1]
+                    slope = hidden[i - 1].derivative(ops, z[i - 1], a[i], z[i - 1])
+                delta = matmul(ops, delta, W[i].T, a[i])
+                delta = ops.multiply(delta, slope, out=delta)  # delta[i - 1]
 
     def dropout_masks(self, rates, n_rows, dtype, rng):
         """Draw inverted-dropout masks for one batch.
@@ -741,8 +627,21 @@ class Network:
         -------
         float
         """
-        if self.namespace.is_numpy:
-            per_sample = self._loss_fn(logits, Y, np.empty_like(logits))
+        per_sample, _ = self.loss_and_delta(logits, Y)
+        return float(self._weighted_mean(per_sample, sample_weight)[0])
+
+    def _weighted_mean(self, per_sample, sample_weight, weight_sum=None):
+        """``(weighted mean of per_sample, sum of the weights)``; None means all 1.
+
+        The mean is a Python float for NumPy, a 0-d array elsewhere (see
+        ``ArrayNamespace.scalar``); the weight sum is always a float.
+        """
+        ops = self.ops
+        if sample_weight is None:
+            weight_sum = float(per_sample.shape[0])
+            total = ops.sum(per_sample)
         else:
-            per_sample = self._loss_fn(logits, Y)[0]
-        return float(self._ops.weighted_mean(per_sample, sample_weight)[0])
+            if weight_sum is None:
+                weight_sum = float(ops.sum(sample_weight))
+            total = ops.matmul(per_sample, sample_weight)
+        return self.namespace.scalar(total) / weight_sum, weight_sum

@@ -19,14 +19,11 @@ The state lives in the parameters' array library and on their device (the
 in-place operators, which every array API namespace has; only NumPy's few
 ``out=`` calls and Adam's BLAS ``axpy`` have array API twins, which allocate.
 
-This module must not import scikit-learn or any other skbp module but
-``_blas`` (NumPy and SciPy's BLAS only), for Adam's one-pass final update, and
-``_namespace``.
+This module must not import scikit-learn or any other skbp module but the
+core's ``blas`` (for Adam's one-pass final update) and ``namespace``.
 """
 
 import math
-
-import numpy as np
 
 from skbp._core.blas import add_scaled
 from skbp._core.namespace import NUMPY
@@ -100,10 +97,7 @@ class SGD:
         if self.nesterov:
             # theta += mu * v - lr * grad, in two in-place additions.
             theta += step
-            if self.namespace.is_numpy:
-                theta += np.multiply(v, self.momentum, out=step)
-            else:
-                theta += v * self.momentum
+            theta += self.namespace.ops.multiply(v, self.momentum, out=step)
         else:
             theta += v
 
@@ -215,15 +209,14 @@ class Adam:
         lr_t = self.learning_rate * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
         scale = (1.0 - b1) / math.sqrt(1.0 - b2)
         eps = self.epsilon / math.sqrt(1.0 - b2)
-        if not self.namespace.is_numpy:  # the same, in new arrays
-            theta += (-lr_t * scale) * (u / (self.namespace.xp.sqrt(w) + eps))
-            return
-        np.sqrt(w, out=tmp)
-        tmp += eps
-        np.divide(u, tmp, out=tmp)
-        # One axpy pass. SGD keeps NumPy: its plain step is tested bit for bit
-        # against ``theta - lr * grad``, which a fused multiply-add can miss.
-        add_scaled(theta, -lr_t * scale, tmp)
+        ops = self.namespace.ops
+        tmp = ops.sqrt(w, out=tmp)
+        tmp = ops.add(tmp, eps, out=tmp)
+        tmp = ops.divide(u, tmp, out=tmp)
+        # On NumPy one BLAS axpy pass. SGD keeps plain arithmetic: its step is
+        # tested bit for bit against ``theta - lr * grad``, which a fused
+        # multiply-add can miss.
+        add_scaled(theta, -lr_t * scale, tmp, ops)
 
     def end_epoch(self, samples_seen):
         """Adam uses no schedule."""

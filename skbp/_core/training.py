@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.optimize
 
-from skbp._core.fastpaths import loss_and_grad_one, online_sgd_step
+from skbp._core.fastpaths import online_sgd_step
+from skbp._core.minibatches import Minibatches, batch_slices
 from skbp._core.optimizers import SGD
 
 #: An epoch whose mean loss exceeds this multiple of the loss at the start of the
@@ -266,106 +267,9 @@ class TrainingHooks:
         return False
 
 
-def _batch_slices(n_samples, batch_size):
-    """Consecutive slices of at most ``batch_size`` samples covering all samples."""
-    return [
-        slice(start, min(start + batch_size, n_samples))
-        for start in range(0, n_samples, batch_size)
-    ]
-
-
-class _BatchGatherer:
-    """The minibatches of NumPy data, shuffled ones copied into reused buffers."""
-
-    def __init__(self, data, batch_size):
-        self.data = data
-        self.X, self.Y, self.sw = data.X, data.Y, data.sample_weight
-        self.batch_size = batch_size
-        self.dense = isinstance(data.X, np.ndarray)
-        self._X_buf = self._Y_buf = self._sw_buf = None
-
-    def _allocate(self):
-        X, Y, sw, batch_size = self.X, self.Y, self.sw, self.batch_size
-        if self.dense:
-            self._X_buf = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
-        self._Y_buf = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
-        if sw is not None:
-            self._sw_buf = np.empty(batch_size, dtype=sw.dtype)
-
-    def take(self, batch, order):
-        """``(X_b, Y_b, sw_b, weight)`` of the rows ``order[batch]``.
-
-        ``order`` None takes the rows in stored order (views, no copies);
-        ``weight`` is the batch's total sample weight, a float.
-        """
-        if order is None:
-            X_b, Y_b = self.X[batch], self.Y[batch]
-            sw_b = None if self.sw is None else self.sw[batch]
-        else:
-            X_b, Y_b, sw_b = self._gather(order[batch])
-        weight = float(X_b.shape[0]) if sw_b is None else float(sw_b.sum())
-        return X_b, Y_b, sw_b, weight
-
-    def _gather(self, rows):
-        # mode="clip": with the default "raise", NumPy gathers into a temporary and
-        # copies it to ``out``; the rows come from a permutation, so they are all
-        # in range and clipping never changes one.
-        if self._Y_buf is None:
-            self._allocate()
-        k = len(rows)
-        if self.dense:
-            X_b = self.X.take(rows, axis=0, out=self._X_buf[:k], mode="clip")
-        else:
-            X_b = self.X[rows]
-        Y_b = self.Y.take(rows, axis=0, out=self._Y_buf[:k], mode="clip")
-        sw_b = None
-        if self.sw is not None:
-            sw_b = np.take(self.sw, rows, out=self._sw_buf[:k], mode="clip")
-        return X_b, Y_b, sw_b
-
-
-class _ArrayAPIBatches:
-    """``_BatchGatherer`` for any array API namespace.
-
-    Rows are gathered on the device with ``xp.take``; the sample order is moved
-    there once per epoch. Batch weights are summed from a host copy of the
-    sample weights (the same sums as NumPy's), so no batch waits for the device.
-    """
-
-    def __init__(self, namespace, data):
-        self.ns = namespace
-        self.data = data
-        self.X, self.Y, self.sw = data.X, data.Y, data.sample_weight
-        self.sw_host = None if self.sw is None else namespace.to_host(self.sw)
-        self._order = self._order_device = None
-
-    def take(self, batch, order):
-        """See ``_BatchGatherer.take``."""
-        X, Y, sw = self.X, self.Y, self.sw
-        if order is None:
-            X_b, Y_b = X[batch, ...], Y[batch, ...]
-            sw_b = None if sw is None else sw[batch]
-            host_rows = batch
-        else:
-            if order is not self._order:
-                self._order, self._order_device = order, self.ns.to_device(order)
-            rows = self._order_device[batch]
-            xp = self.ns.xp
-            X_b, Y_b = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
-            sw_b = None if sw is None else xp.take(sw, rows, axis=0)
-            host_rows = order[batch]
-        if sw is None:
-            weight = float(X_b.shape[0])
-        else:
-            weight = float(self.sw_host[host_rows].sum())
-        return X_b, Y_b, sw_b, weight
-
-
 def minibatches(net, data, batch_size):
     """The minibatch source of ``data`` for the network's array library."""
-    if net.namespace.is_numpy:
-        return _BatchGatherer(data, batch_size)
-    return _ArrayAPIBatches(net.namespace, data)
+    return Minibatches(net.namespace, data, batch_size)
 
 
 class _EpochLoss:
@@ -392,7 +296,7 @@ class _EpochLoss:
         return mean, (mean if self.first is None else float(self.first))
 
 
-def run_epoch(net, theta, grad, batches, options, optimizer, *, order, rng, hooks):
+def run_epoch(net, theta, grad, batches, options, solver, *, order, hooks):
     """One pass over the training data in minibatches; return the mean loss.
 
     Parameters
@@ -400,16 +304,15 @@ def run_epoch(net, theta, grad, batches, options, optimizer, *, order, rng, hook
     net : Network
     theta, grad : ndarray of shape (n_params,)
         Parameters (updated in place) and a gradient buffer.
-    batches : _BatchGatherer or _ArrayAPIBatches
+    batches : Minibatches
         The training data (its ``data``, a ``TrainingData``) and the way to
-        gather its minibatches (see ``minibatches``).
+        gather its minibatches.
     options : TrainingOptions
         ``alpha``, ``batch_size`` and ``dropout_rates`` are used.
-    optimizer : SGD or Adam
+    solver : SolverState
+        Its optimizer takes the steps; its ``rng`` draws the dropout masks.
     order : ndarray of shape (n_samples,) or None
         Row order for this epoch, on the host (None: the stored order).
-    rng : numpy.random.RandomState or None
-        Draws the dropout masks; needed with ``options.dropout_rates``.
     hooks : TrainingHooks or None
         Told about every minibatch step; ``batch_end`` returning True ends the
         epoch early.
@@ -423,15 +326,14 @@ def run_epoch(net, theta, grad, batches, options, optimizer, *, order, rng, hook
     """
     alpha, batch_size = options.alpha, options.batch_size
     dropout_rates = options.dropout_rates
-    data = batches.data
-    # The single-sample fast paths are NumPy's.
-    if batch_size == 1 and isinstance(data.X, np.ndarray) and dropout_rates is None:
+    data, optimizer, rng = batches.data, solver.optimizer, solver.rng
+    if _is_classic_online(data, options, optimizer):
         return _run_online_epoch(
-            net, theta, grad, data, optimizer, alpha=alpha, order=order, hooks=hooks
+            net, theta, data, optimizer, alpha=alpha, order=order, hooks=hooks
         )
     n_samples = data.n_samples
     epoch_loss = _EpochLoss()
-    for batch in _batch_slices(n_samples, batch_size):
+    for batch in batch_slices(n_samples, batch_size):
         X_b, Y_b, sw_b, batch_weight = batches.take(batch, order)
         if batch_weight == 0.0:
             # Every sample in this batch has zero weight: it carries no gradient.
@@ -451,26 +353,22 @@ def run_epoch(net, theta, grad, batches, options, optimizer, *, order, rng, hook
     return epoch_loss.result()
 
 
-def _run_online_epoch(net, theta, grad, data, optimizer, *, alpha, order, hooks):
-    """``run_epoch`` for ``batch_size=1`` on dense data: online backpropagation.
+def _run_online_epoch(net, theta, data, optimizer, *, alpha, order, hooks):
+    """``run_epoch`` for plain online SGD (the classic rule) on dense NumPy data.
 
-    Samples are read as 1-D row views (no gathering copies). Plain SGD without
-    momentum, the classic rule, takes the fused ``fastpaths.online_sgd_step``;
-    other optimisers get the gradient from ``fastpaths.loss_and_grad_one``.
+    One sample at a time through the fused step of ``fastpaths.online_sgd_step``,
+    samples read as 1-D row views (no gathering copies).
     """
     # Row views of a plain ndarray are cheaper than those of subclasses (memmap).
     X, Y, sample_weight = data.X.view(np.ndarray), data.Y, data.sample_weight
     rows = range(X.shape[0]) if order is None else order.tolist()
-    fused = isinstance(optimizer, SGD) and optimizer.momentum == 0.0
-    if fused:
-        sgd_step = online_sgd_step(net, theta, alpha, optimizer.learning_rate)
-        if sample_weight is None and hooks is None and len(rows):
-            # The classic rule with nothing to report: a bare loop, since the
-            # bookkeeping below costs 3% of a step on the classic network. The
-            # sum runs in the same order as _EpochLoss's, so the result is the
-            # same number.
-            losses = [sgd_step(X[i], Y[i], 1.0) for i in rows]
-            return sum(losses) / len(losses), losses[0]
+    sgd_step = online_sgd_step(net, theta, alpha, optimizer.learning_rate)
+    if sample_weight is None and hooks is None and len(rows):
+        # Nothing to report: a bare loop, since the bookkeeping below costs 3% of
+        # a step on the classic network. The sum runs in the same order as
+        # _EpochLoss's, so the result is the same number.
+        losses = [sgd_step(X[i], Y[i], 1.0) for i in rows]
+        return sum(losses) / len(losses), losses[0]
     epoch_loss = _EpochLoss()
     for i in rows:
         weight = 1.0 if sample_weight is None else float(sample_weight[i])
@@ -478,15 +376,21 @@ def _run_online_epoch(net, theta, grad, data, optimizer, *, alpha, order, hooks)
             continue
         if hooks is not None:
             hooks.batch_begin()
-        if fused:
-            loss = sgd_step(X[i], Y[i], weight)
-        else:
-            loss = loss_and_grad_one(net, theta, X[i], Y[i], weight, alpha, grad)
-            optimizer.step(theta, grad)
-        epoch_loss.add(loss, weight)
+        epoch_loss.add(sgd_step(X[i], Y[i], weight), weight)
         if hooks is not None and hooks.batch_end():
             break
     return epoch_loss.result()
+
+
+def _is_classic_online(data, options, optimizer):
+    """Whether an epoch is plain online SGD on dense NumPy data (the fused step)."""
+    return (
+        options.batch_size == 1
+        and options.dropout_rates is None
+        and isinstance(data.X, np.ndarray)
+        and isinstance(optimizer, SGD)
+        and optimizer.momentum == 0.0
+    )
 
 
 def fit_stochastic(net, theta, data, options, solver, *, validate=None, hooks=None):
@@ -513,86 +417,123 @@ def fit_stochastic(net, theta, data, options, solver, *, validate=None, hooks=No
     -------
     History
     """
-    optimizer, monitor, rng = solver.optimizer, solver.monitor, solver.rng
-    history = History()
-    n_samples = data.n_samples
-    n_batches = len(_batch_slices(n_samples, options.batch_size))
-    ns = net.namespace
-    grad = ns.xp.empty_like(theta)
-    last_finite = ns.xp.empty_like(theta)
-    best = _BestParameters(ns)
-    batches = minibatches(net, data, options.batch_size)
-    divergence_limit = None
-
+    run = _StochasticRun(net, theta, data, options, solver, hooks)
     for _ in range(options.max_iter):
         started = time.perf_counter()
+        loss = run.train_one_epoch()
+        if loss is None:  # diverged; theta holds the epoch's starting point
+            break
+        score = run.validate(validate)
+        if run.stop_after_epoch(loss, score, time.perf_counter() - started):
+            break
+    run.best.restore_into(theta)
+    return run.history
+
+
+class _StochasticRun:
+    """The state of one ``fit_stochastic`` call, and its steps for each epoch.
+
+    Parameters
+    ----------
+    net, theta, data, options, solver, hooks
+        As ``fit_stochastic`` takes them.
+    """
+
+    def __init__(self, net, theta, data, options, solver, hooks):
+        self.net, self.theta, self.options = net, theta, options
+        self.solver, self.hooks = solver, hooks
+        self.history = History()
+        ns = net.namespace
+        self.grad = ns.xp.empty_like(theta)
+        self.last_finite = ns.xp.empty_like(theta)
+        self.best = _BestParameters(ns)
+        self.batches = minibatches(net, data, options.batch_size)
+        self.n_batches = len(batch_slices(data.n_samples, options.batch_size))
+        self.divergence_limit = None
+
+    def train_one_epoch(self):
+        """One pass over the data; its mean loss, or None when it diverged.
+
+        A diverged epoch leaves ``theta`` where the epoch started and records
+        why in the history.
+        """
+        theta, history, hooks = self.theta, self.history, self.hooks
+        n_samples = self.batches.data.n_samples
         if hooks is not None:
-            hooks.epoch_begin(theta, n_batches)
-        last_finite[...] = theta
-        order = rng.permutation(n_samples) if options.shuffle else None
+            hooks.epoch_begin(theta, self.n_batches)
+        self.last_finite[...] = theta
+        order = self.solver.rng.permutation(n_samples) if self.options.shuffle else None
         # Overflow is detected below and reported as divergence in plain words.
         with np.errstate(over="ignore", invalid="ignore"):
             loss, first_loss = run_epoch(
-                net,
+                self.net,
                 theta,
-                grad,
-                batches,
-                options,
-                optimizer,
+                self.grad,
+                self.batches,
+                self.options,
+                self.solver,
                 order=order,
-                rng=rng,
                 hooks=hooks,
             )
-        if divergence_limit is None:
-            start_loss = first_loss  # at the parameters this call started from
+        if self.divergence_limit is None:  # at the parameters the call started from
             history.start_loss = float(first_loss)
-            divergence_limit = DIVERGENCE_FACTOR * max(first_loss, 1.0)
-        if not (loss <= divergence_limit and _parameters_in_range(theta, ns)):
-            theta[...] = last_finite
-            _record_divergence(history, loss, start_loss)
+            self.divergence_limit = DIVERGENCE_FACTOR * max(first_loss, 1.0)
+        if not (
+            loss <= self.divergence_limit
+            and _parameters_in_range(theta, self.net.namespace)
+        ):
+            theta[...] = self.last_finite
+            _record_divergence(history, loss, history.start_loss)
             if hooks is not None:
                 hooks.epoch_end(None)
-            break
+            return None
         history.n_iter += 1
         history.samples_seen += n_samples
         history.loss_curve.append(loss)
+        return loss
 
-        score = None
-        if validate is not None:
-            # Parameters fit for the training data can still overflow on the
-            # validation data; an infinite loss just never counts as the best.
-            with np.errstate(over="ignore", invalid="ignore"):
-                score, validation_loss = validate(theta)
-            score = float(score)
-            history.validation_scores.append(score)
-            history.validation_losses.append(float(validation_loss))
+    def validate(self, validate):
+        """The epoch's validation score (recorded with its loss), or None."""
+        if validate is None:
+            return None
+        # Parameters fit for the training data can still overflow on the
+        # validation data; an infinite loss just never counts as the best.
+        with np.errstate(over="ignore", invalid="ignore"):
+            score, validation_loss = validate(self.theta)
+        self.history.validation_scores.append(float(score))
+        self.history.validation_losses.append(float(validation_loss))
+        return float(score)
+
+    def stop_after_epoch(self, loss, score, seconds):
+        """The stopping monitor's decision, the schedule, the hooks: True to stop."""
+        history, options, solver = self.history, self.options, self.solver
+        monitor, optimizer = solver.monitor, solver.optimizer
         plateau, is_best = monitor.update(
             loss, score if options.stop_on_validation else None
         )
         if is_best:
-            best.keep(theta)
+            self.best.keep(self.theta)
         optimizer.end_epoch(solver.samples_seen + history.samples_seen)
         if options.verbose:
-            _print_epoch(history, loss, score, time.perf_counter() - started)
-        if hooks is not None and hooks.epoch_end(theta):
+            _print_epoch(history, loss, score, seconds)
+        if self.hooks is not None and self.hooks.epoch_end(self.theta):
             history.stopped_by_hook = True
             history.message = (
                 f"A callback stopped training after epoch {history.n_iter}."
             )
-            break
-        if plateau:
-            what = "Training loss" if score is None else "Validation score"
-            history.message = (
-                f"{what} did not improve more than tol={monitor.tol} for "
-                f"{monitor.n_iter_no_change} consecutive epochs."
-            )
-            if optimizer.on_plateau():
-                history.converged = True
-                break
-            monitor.no_improvement_count = 0
-
-    best.restore_into(theta)
-    return history
+            return True
+        if not plateau:
+            return False
+        what = "Training loss" if score is None else "Validation score"
+        history.message = (
+            f"{what} did not improve more than tol={monitor.tol} for "
+            f"{monitor.n_iter_no_change} consecutive epochs."
+        )
+        if optimizer.on_plateau():
+            history.converged = True
+            return True
+        monitor.no_improvement_count = 0
+        return False
 
 
 class _BestParameters:
@@ -668,89 +609,114 @@ def fit_lbfgs(net, theta, data, options, *, hooks=None):
     -------
     History
     """
-    history = History()
-    ns = net.namespace
-    grad = ns.xp.empty_like(theta)
-
-    def set_theta(x):  # x: a float64 host vector from SciPy
-        if ns.is_numpy:
-            theta[...] = x
-        else:
-            theta[...] = ns.as_dtype(x, theta.dtype)
-
-    # SciPy reports only the end of an iteration, so the next one is opened
-    # lazily, by its first loss evaluation; ``theta`` then still holds the
-    # iterate the previous one ended on.
-    iteration_open = False
-    # SciPy reads a StopIteration from ``record`` as a request to stop; one
-    # raised by a hook is an error, kept here and re-raised after ``minimize``.
-    hook_error = None
-
-    evaluations = 0
-
-    def loss_and_grad(x):
-        nonlocal iteration_open, evaluations
-        if hooks is not None and not iteration_open:
-            hooks.epoch_begin(theta, 0)
-            iteration_open = True
-        set_theta(x)
-        loss = net.loss_and_grad(
-            theta, data.X, data.Y, data.sample_weight, options.alpha, grad
-        )
-        if evaluations == 0:  # at the starting point
-            history.start_loss = float(loss)
-        evaluations += 1
-        # A copy: SciPy keeps the gradient it is given, and grad is reused.
-        return float(loss), np.array(ns.to_host(grad), dtype=np.float64)
-
-    def record(intermediate_result):
-        nonlocal iteration_open, hook_error
-        history.loss_curve.append(float(intermediate_result.fun))
-        if options.verbose:
-            print(
-                f"Iteration {len(history.loss_curve)}, "
-                f"loss = {history.loss_curve[-1]:.8f}",
-                flush=True,
-            )
-        if hooks is not None:
-            set_theta(intermediate_result.x)
-            iteration_open = False
-            try:
-                stop = hooks.epoch_end(theta)
-            except StopIteration as error:
-                hook_error = error
-                raise
-            if stop:
-                history.stopped_by_hook = True
-                raise StopIteration  # SciPy's way to end minimize from a callback
-
+    objective = _LbfgsObjective(net, theta, data, options, hooks)
     # Overflow in a trial step only makes the line search back off.
     with np.errstate(over="ignore", invalid="ignore"):
         result = scipy.optimize.minimize(
-            loss_and_grad,
-            np.array(ns.to_host(theta), dtype=np.float64),
+            objective.loss_and_grad,
+            np.array(net.namespace.to_host(theta), dtype=np.float64),
             method="L-BFGS-B",
             jac=True,
-            callback=record,
+            callback=objective.record,
             options={
                 "maxiter": options.max_iter,
                 "maxfun": options.max_fun,
                 "gtol": options.tol,
             },
         )
-    if hook_error is not None:
-        raise hook_error
-    if iteration_open:  # evaluations after the last finished iteration
-        hooks.epoch_end(None)
-    set_theta(result.x)
-    history.n_iter = int(result.nit)
-    history.samples_seen = int(result.nfev) * data.n_samples
-    history.converged = result.status == 0
-    history.message = str(result.message)
-    if history.stopped_by_hook:
-        history.message = (
-            f"A callback stopped training after iteration {history.n_iter}."
+    return objective.finish(result)
+
+
+class _LbfgsObjective:
+    """What SciPy's L-BFGS-B calls: the loss and gradient, and the iteration end.
+
+    SciPy reports only the end of an iteration, so the next one is opened
+    lazily, by its first loss evaluation; ``theta`` then still holds the iterate
+    the previous one ended on. SciPy reads a StopIteration from ``record`` as a
+    request to stop; one raised by a hook is an error, kept and re-raised by
+    ``finish``.
+
+    Parameters
+    ----------
+    net, theta, data, options, hooks
+        As ``fit_lbfgs`` takes them.
+    """
+
+    def __init__(self, net, theta, data, options, hooks):
+        self.net, self.theta, self.data = net, theta, data
+        self.options, self.hooks = options, hooks
+        self.grad = net.namespace.xp.empty_like(theta)
+        self.history = History()
+        self.iteration_open = False
+        self.hook_error = None
+        self.evaluations = 0
+
+    def set_theta(self, x):
+        """``theta`` from a float64 host vector of SciPy's."""
+        ns = self.net.namespace
+        self.theta[...] = x if ns.is_numpy else ns.as_dtype(x, self.theta.dtype)
+
+    def loss_and_grad(self, x):
+        """``(loss, gradient)`` at ``x``, both on the host in float64."""
+        if self.hooks is not None and not self.iteration_open:
+            self.hooks.epoch_begin(self.theta, 0)
+            self.iteration_open = True
+        self.set_theta(x)
+        data = self.data
+        loss = self.net.loss_and_grad(
+            self.theta,
+            data.X,
+            data.Y,
+            data.sample_weight,
+            self.options.alpha,
+            self.grad,
         )
-    if not np.isfinite(result.fun):
-        history.diverged = True
-    return history
+        if self.evaluations == 0:  # at the starting point
+            self.history.start_loss = float(loss)
+        self.evaluations += 1
+        # A copy: SciPy keeps the gradient it is given, and grad is reused.
+        host_grad = self.net.namespace.to_host(self.grad)
+        return float(loss), np.array(host_grad, dtype=np.float64)
+
+    def record(self, intermediate_result):
+        """The end of an iteration: its loss, the verbose line, the hooks."""
+        history = self.history
+        history.loss_curve.append(float(intermediate_result.fun))
+        if self.options.verbose:
+            print(
+                f"Iteration {len(history.loss_curve)}, "
+                f"loss = {history.loss_curve[-1]:.8f}",
+                flush=True,
+            )
+        if self.hooks is None:
+            return
+        self.set_theta(intermediate_result.x)
+        self.iteration_open = False
+        try:
+            stop = self.hooks.epoch_end(self.theta)
+        except StopIteration as error:
+            self.hook_error = error
+            raise
+        if stop:
+            history.stopped_by_hook = True
+            raise StopIteration  # SciPy's way to end minimize from a callback
+
+    def finish(self, result):
+        """The solution into ``theta`` and the ``History`` of the call."""
+        if self.hook_error is not None:
+            raise self.hook_error
+        if self.iteration_open:  # evaluations after the last finished iteration
+            self.hooks.epoch_end(None)
+        self.set_theta(result.x)
+        history = self.history
+        history.n_iter = int(result.nit)
+        history.samples_seen = int(result.nfev) * self.data.n_samples
+        history.converged = result.status == 0
+        history.message = str(result.message)
+        if history.stopped_by_hook:
+            history.message = (
+                f"A callback stopped training after iteration {history.n_iter}."
+            )
+        if not np.isfinite(result.fun):
+            history.diverged = True
+        return history

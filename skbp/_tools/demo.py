@@ -138,6 +138,14 @@ def build_parser():
             "  python -m skbp --hidden 64,32 --activation tanh --plot digits.png"
         ),
     )
+    _add_network_options(parser, defaults)
+    _add_training_options(parser, defaults)
+    _add_run_options(parser)
+    return parser
+
+
+def _add_network_options(parser, defaults):
+    """``--activation`` and ``--hidden``."""
     activations = sorted(ACTIVATIONS) + sorted(ALIASES)
     parser.add_argument(
         "--activation",
@@ -157,6 +165,10 @@ def build_parser():
             "(default: 100, a 64-100-10 network)"
         ),
     )
+
+
+def _add_training_options(parser, defaults):
+    """``--solver``, ``--learning-rate``, ``--epochs`` and ``--batch-size``."""
     parser.add_argument(
         "--solver",
         choices=["sgd", "adam", "lbfgs"],
@@ -192,6 +204,10 @@ def build_parser():
             "--classic: 1)"
         ),
     )
+
+
+def _add_run_options(parser):
+    """``--random-state``, ``--classic`` and the outputs."""
     parser.add_argument(
         "--random-state",
         type=_non_negative_int,
@@ -222,7 +238,6 @@ def build_parser():
             "matrix (needs matplotlib: pip install 'skbp[plot]')"
         ),
     )
-    return parser
 
 
 def estimator_params(args):

@@ -10,18 +10,11 @@ matplotlib is optional (the ``skbp[plot]`` extra): it is imported inside
 
 from sklearn.utils.validation import check_is_fitted
 
+from skbp._tools import import_optional
+
 __all__ = ["TrainingCurveDisplay"]
 
 _MATPLOTLIB_HINT = "TrainingCurveDisplay needs matplotlib: pip install 'skbp[plot]'"
-
-
-def _import_pyplot():
-    """``matplotlib.pyplot``, or an ImportError that says how to install it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ImportError(_MATPLOTLIB_HINT) from exc
-    return plt
 
 
 class TrainingCurveDisplay:
@@ -155,7 +148,7 @@ class TrainingCurveDisplay:
         >>> display.plot(name="net").ax_score_ is not None  # doctest: +SKIP
         True
         """
-        plt = _import_pyplot()
+        plt = import_optional("matplotlib.pyplot", _MATPLOTLIB_HINT)
         if ax is None:
             _, ax = plt.subplots()
         name = self.estimator_name if name is None else name

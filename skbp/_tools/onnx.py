@@ -23,12 +23,15 @@ from sklearn.utils.validation import check_is_fitted
 from skbp._array_api import to_numpy
 from skbp._classifier import BPClassifier
 from skbp._core.activations import ELU_ALPHA, LEAKY_RELU_SLOPE
+from skbp._core.outputs import CLASSIFIER_OUTPUTS
 from skbp._introspect import (
     hidden_activation_names,
     is_multilabel,
+    output_kind,
     prediction_ndim,
 )
 from skbp._regressor import BPRegressor
+from skbp._tools import import_optional
 
 __all__ = ["to_onnx"]
 
@@ -48,15 +51,6 @@ _CLASSIFIER_OPTIONS = {
     "nocl": [True, False],
     "output_class_labels": [False, True],
 }
-
-
-def _import_skl2onnx():
-    """``skl2onnx``, or an ImportError that says how to install it."""
-    try:
-        import skl2onnx
-    except ImportError as exc:
-        raise ImportError(_INSTALL_HINT) from exc
-    return skl2onnx
 
 
 # ---------------------------------------------------------------- the graph
@@ -279,46 +273,46 @@ def _check_zipmap(scope, clf, dtype):
 def convert_classifier(scope, operator, container):
     """skl2onnx converter of BPClassifier: outputs ``label`` and ``probabilities``.
 
-    The same formulas as ``BPClassifier.predict`` / ``predict_proba``:
+    The graph follows the model's output kind in
+    ``skbp._core.outputs.CLASSIFIER_OUTPUTS``, the table ``predict`` and
+    ``predict_proba`` read:
 
-    - multilabel: labels ``z > 0`` as int64, probabilities ``sigmoid(z)``
-      clipped into ``[tiny, 1 - epsneg]``;
-    - binary (one logit): probabilities ``sigmoid([-z, z]) = [1 - p, p]``, the
-      label is the argmax of ``[-z, z]`` (``z > 0``);
-    - softmax (multiclass log-loss): ``softmax(z)``, label ``argmax(z)``;
-    - normalised logistic (multiclass squared error): ``sigmoid(z) / sum`` as
-      ``softmax(log_sigmoid(z))`` with ``log_sigmoid(z) = -softplus(-z)``, which
-      survives rows whose sigmoids all underflow; label ``argmax(z)``.
+    - ``mirror`` (binary, one logit): the scores ``[-z, z]``;
+    - ``log_logistic_first`` (normalised logistic): ``log_sigmoid(scores) =
+      -softplus(-scores)``, which survives rows whose sigmoids all underflow;
+    - ``normalise``: probabilities ``softmax`` of the scores, else ``sigmoid``;
+    - ``clip`` (multilabel): probabilities clipped into ``[tiny, 1 - epsneg]``;
+    - ``indicator`` (multilabel): labels ``z > 0`` as int64; otherwise the
+      label is the class of the ``ArgMax`` of the (mirrored) logits.
     """
     _check_opset(container)
     clf = operator.raw_operator
     dtype = _graph_dtype(operator.inputs[0].type)
     _check_zipmap(scope, clf, dtype)
+    spec = CLASSIFIER_OUTPUTS[output_kind(clf)]
     g = _Graph(scope, container, dtype)
     z = _logits(g, clf, operator.inputs[0].full_name, operator.inputs[0].type)
     label_name = operator.outputs[0].full_name
     proba_name = operator.outputs[1].full_name
-    if is_multilabel(clf):
+    scores = g.op("Concat", g.op("Neg", z), z, axis=1) if spec.mirror else z
+    if spec.indicator:
         positive = g.op("Greater", z, g.const(0.0))
         g.op("Cast", positive, to=g.proto.INT64, output=label_name)
-        info = np.finfo(g.dtype)
-        proba = g.op("Min", g.op("Sigmoid", z), g.const(1.0 - info.epsneg))
-        g.op("Max", proba, g.const(info.tiny), output=proba_name)
-        return
-    if clf.coefs_[-1].shape[1] == 1:
-        scores = g.op("Concat", g.op("Neg", z), z, axis=1)  # (n, 2): [-z, z]
-        g.op("Sigmoid", scores, output=proba_name)
-    elif clf.out_activation_ == "softmax":
-        scores = z
-        g.op("Softmax", z, axis=1, output=proba_name)
     else:
-        scores = z
-        log_sigmoid = g.op("Neg", _softplus(g, g.op("Neg", z)))
-        g.op("Softmax", log_sigmoid, axis=1, output=proba_name)
-    # ArgMax keeps the first of tied maxima, as numpy's argmax does.
-    index = g.op("ArgMax", scores, axis=1, keepdims=0)  # (n,)
-    table = _lookup_table(scope, clf)
-    g.op("Gather", g.const(table, dtype=table.dtype), index, output=label_name)
+        # ArgMax keeps the first of tied maxima, as numpy's argmax does.
+        index = g.op("ArgMax", scores, axis=1, keepdims=0)  # (n,)
+        table = _lookup_table(scope, clf)
+        g.op("Gather", g.const(table, dtype=table.dtype), index, output=label_name)
+    if spec.log_logistic_first:
+        scores = g.op("Neg", _softplus(g, g.op("Neg", scores)))
+    if spec.normalise:
+        g.op("Softmax", scores, axis=1, output=proba_name)
+    elif spec.clip:
+        info = np.finfo(g.dtype)
+        proba = g.op("Min", g.op("Sigmoid", scores), g.const(1.0 - info.epsneg))
+        g.op("Max", proba, g.const(info.tiny), output=proba_name)
+    else:
+        g.op("Sigmoid", scores, output=proba_name)
 
 
 def convert_regressor(scope, operator, container):
@@ -402,7 +396,7 @@ def _register_converters(classes=(BPClassifier, BPRegressor)):
     Idempotent. Registering the classifier with the ``zipmap`` option makes
     skl2onnx use its standard classifier parser (label + probabilities).
     """
-    skl2onnx = _import_skl2onnx()
+    skl2onnx = import_optional("skl2onnx", _INSTALL_HINT)
     for cls in sorted(classes, key=lambda cls: cls.__name__):
         alias = f"Skbp{cls.__name__}"
         if issubclass(cls, BPClassifier):
@@ -532,7 +526,7 @@ def to_onnx(model, X_sample, *, target_opset=None, options=None, **kwargs):
     >>> float(abs(proba - clf.predict_proba(X)).max()) < 1e-5  # doctest: +SKIP
     True
     """
-    skl2onnx = _import_skl2onnx()
+    skl2onnx = import_optional("skl2onnx", _INSTALL_HINT)
     check_is_fitted(model)
     _register_converters(_bp_classes(model))
     if target_opset is None:

@@ -1,10 +1,14 @@
 """Out-of-core training: ``fit_stream`` runs epochs of ``partial_fit`` over chunks.
 
-An integration module on top of the estimators. It uses only their public API
-(``partial_fit``, ``score``, ``classes_``, ``loss_``, ``get_params``) and
-scikit-learn's public API, so it imports no skbp module and works the same for
-``BPClassifier``, ``BPRegressor`` and other incremental scikit-learn estimators.
-dask is imported only when a dask array is given.
+An integration module on top of the estimators. It trains through their public
+API (``partial_fit``, ``score``, ``classes_``, ``loss_``, ``get_params``) and
+scikit-learn's, so it works the same for ``BPClassifier``, ``BPRegressor`` and
+other incremental scikit-learn estimators. From skbp it takes two things: the
+core's ``StoppingMonitor``, so that ``early_stopping`` stops after the same
+epochs as the estimators' own ``early_stopping`` (and scikit-learn's MLP), and
+the estimator classes, to know which estimators it may record its history on
+(skbp's; another library's estimator gets no attributes from it, see
+``return_history``). dask is imported only when a dask array is given.
 
 The data is read through a *chunk source*: ``_ArrayChunks`` cuts arrays
 (numpy, memmap, dask, pandas, scipy sparse) into contiguous row ranges read in a
@@ -12,7 +16,7 @@ shuffled order; ``_PairChunks`` reads ``(X_chunk, y_chunk)`` pairs from a
 callable or an iterable. ``fit_stream`` validates its arguments, picks the
 ``classes`` of the first call, and runs the epochs (``_run_epochs``), each one a
 pass of ``partial_fit`` over the source (``_train_epoch``) followed by the
-optional validation score and early-stopping decision (``_Plateau``).
+optional validation score and early-stopping decision (``StoppingMonitor``).
 """
 
 import copy
@@ -25,6 +29,10 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
+
+from skbp._classifier import BPClassifier
+from skbp._core.training import StoppingMonitor
+from skbp._regressor import BPRegressor
 
 __all__ = ["fit_stream"]
 
@@ -46,6 +54,7 @@ def fit_stream(
     tol=1e-4,
     scoring=None,
     verbose=0,
+    return_history=False,
 ):
     """Train an estimator for several epochs on data read a chunk at a time.
 
@@ -114,38 +123,62 @@ def fit_stream(
 default=None
         Validation targets; given together with ``X_val``.
     early_stopping : bool, default=False
-        Stop when the validation score has not improved by at least ``tol``
-        for ``n_iter_no_change`` consecutive epochs, and give the estimator
-        back as it was after its best-scoring epoch (weights, optimiser state
-        and history). Needs ``X_val`` and ``y_val``.
+        Stop once more than ``n_iter_no_change`` consecutive epochs have not
+        improved the validation score by at least ``tol``, and give the
+        estimator back as it was after its best-scoring epoch (weights,
+        optimiser state and history). This is the rule of the estimators' own
+        ``early_stopping`` and of scikit-learn's MLP: the same
+        ``n_iter_no_change`` and ``tol`` stop after the same epochs. Needs
+        ``X_val`` and ``y_val``.
     n_iter_no_change : int, default=10
-        Epochs without improvement that stop training with ``early_stopping``.
+        Consecutive epochs without improvement that ``early_stopping``
+        tolerates: training stops after the next one, the
+        ``n_iter_no_change + 1``-th in a row.
     tol : float, default=1e-4
-        Smallest increase of the validation score that counts as an
-        improvement.
+        Smallest increase of the validation score over the best so far that
+        counts as an improvement. The best epoch is the one with the highest
+        score, whether or not it improved by ``tol``.
     scoring : str or callable, default=None
         Validation score: None for ``estimator.score`` (accuracy, R²), or a
         scikit-learn scorer name or callable ``scorer(estimator, X, y)``.
         Greater is better.
     verbose : int, default=0
         When positive, print one line per epoch.
+    return_history : bool, default=False
+        Whether to return the history of the epochs too, as
+        ``(estimator, history)``. It is how to get the history of an estimator
+        that is not skbp's, which is given no attributes.
 
     Returns
     -------
     estimator : estimator instance
-        The estimator passed in, trained, with these attributes added:
+        The estimator passed in, trained. On skbp's estimators
+        (:class:`~skbp.BPClassifier`, :class:`~skbp.BPRegressor` and their
+        subclasses) the record of this call is set as attributes:
 
-        - ``stream_history_`` : dict of lists with one entry per epoch run, in
-          the manner of ``cv_results_``: ``"epoch"`` (1, 2, ...),
-          ``"n_samples"`` and ``"n_chunks"`` read, ``"loss"`` (the mean of the
-          chunks' training losses ``loss_``, weighted by their rows; NaN for an
-          estimator without ``loss_``), ``"fit_time"`` (seconds, reading
-          included) and, with a validation set, ``"validation_score"``.
-          ``pandas.DataFrame(estimator.stream_history_)`` makes it a table.
+        - ``stream_history_`` : dict, the ``history`` described below.
         - ``stream_best_epoch_`` : int or None, the epoch with the best
-          validation score (None without a validation set). With
-          ``early_stopping`` the estimator holds that epoch's model.
+          validation score (None without a validation set, or when every
+          score was NaN). With ``early_stopping`` the estimator holds that
+          epoch's model.
         - ``stream_best_score_`` : float or None, that epoch's score.
+
+        Another library's estimator (``SGDClassifier``, ...) is given no
+        attributes: by scikit-learn's convention its fitted attributes are set
+        by its own methods only, and a name this function added could clash
+        with one of them. Pass ``return_history=True`` to get the history; the
+        best epoch is the first with the highest score,
+        ``history["epoch"][np.nanargmax(history["validation_score"])]`` (when
+        not every score is NaN).
+    history : dict of lists
+        Returned only when ``return_history`` is True. One entry per epoch run,
+        in the manner of ``cv_results_``: ``"epoch"`` (1, 2, ...),
+        ``"n_samples"`` and ``"n_chunks"`` read, ``"loss"`` (the mean of the
+        chunks' training losses ``loss_``, weighted by their rows; NaN for an
+        estimator without ``loss_``), ``"fit_time"`` (seconds, reading
+        included) and, with a validation set, ``"validation_score"``.
+        ``pandas.DataFrame(history)`` makes it a table. On skbp's estimators it
+        is the same dict as ``stream_history_``.
 
     Raises
     ------
@@ -183,8 +216,18 @@ default=None
     Sample weights are not supported.
 
     An exception during an epoch (including ``KeyboardInterrupt``) gives the
-    estimator back as it was after the last completed epoch, with the history
-    of the epochs completed so far, and is raised again.
+    estimator back as it was after the last completed epoch and is raised
+    again; skbp's estimators also hold the history of the epochs completed so
+    far in ``stream_history_``.
+
+    Without a validation set nothing stops training early: all ``epochs`` run.
+    An estimator's ``fit`` without ``early_stopping`` also stops on a plateau
+    of its training loss; ``fit_stream`` has no such rule, since ``epochs``
+    and the validation set are how its caller says how long to train, and not
+    every incremental estimator reports a loss. Where an estimator's ``fit``
+    lowers its learning rate at a plateau instead of stopping (skbp's and
+    scikit-learn's ``'adaptive'`` schedule), ``fit_stream`` still stops: the
+    rate belongs to the estimator's optimiser, which it does not touch.
 
     Examples
     --------
@@ -207,6 +250,19 @@ default=None
     ([2500, 2500, 2500], [5, 5, 5])
     >>> bool(clf.stream_best_score_ > 0.85)
     True
+
+    An estimator that is not skbp's is given no attributes; the history comes
+    back with ``return_history=True``:
+
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> sgd, history = fit_stream(
+    ...     SGDClassifier(random_state=0), X_disk, y_disk, epochs=3, chunk_size=500,
+    ...     random_state=0, X_val=X[2500:], y_val=y[2500:], return_history=True,
+    ... )
+    >>> hasattr(sgd, "stream_history_")
+    False
+    >>> history["epoch"], len(history["validation_score"])
+    ([1, 2, 3], 3)
     >>> del X_disk, y_disk
     >>> tmp.cleanup()
     """
@@ -225,8 +281,8 @@ default=None
         tol=_check_tol(tol),
         verbose=bool(verbose),
     )
-    _run_epochs(estimator, source, options, check_random_state(random_state))
-    return estimator
+    history = _run_epochs(estimator, source, options, check_random_state(random_state))
+    return (estimator, history) if return_history else estimator
 
 
 # ------------------------------------------------------------------- checks
@@ -523,32 +579,6 @@ class _RunOptions:
     verbose: bool
 
 
-@dataclass
-class _Plateau:
-    """Early stopping on the validation score (scikit-learn's MLP rule).
-
-    An epoch counts as an improvement when its score beats the best so far by
-    at least ``tol``; the best epoch is the highest score, improvement or not.
-    A NaN score is never an improvement.
-    """
-
-    tol: float
-    n_iter_no_change: int
-    best: float = -np.inf
-    no_improvement_count: int = 0
-
-    def update(self, score):
-        """Record an epoch's score; return ``(is_best, stop)``."""
-        if score >= self.best + self.tol:
-            self.no_improvement_count = 0
-        else:
-            self.no_improvement_count += 1
-        is_best = score > self.best
-        if is_best:
-            self.best = score
-        return is_best, self.no_improvement_count >= self.n_iter_no_change
-
-
 def _train_epoch(estimator, chunks, classes):
     """One ``partial_fit`` call per chunk; ``(n_samples, n_chunks, mean loss)``.
 
@@ -575,15 +605,18 @@ def _train_epoch(estimator, chunks, classes):
 
 
 def _run_epochs(estimator, source, options, rng):
-    """Train epoch after epoch; record the history on the estimator.
+    """Train epoch after epoch; return the history (see ``fit_stream``).
 
     Keeps a copy of the state after the last completed epoch (to fall back to
-    on an exception) and, with early stopping, after the best one.
+    on an exception) and, with early stopping, after the best one. The history
+    is recorded on skbp's estimators, also when an exception ends the run.
     """
     history = {"epoch": [], "n_samples": [], "n_chunks": [], "loss": [], "fit_time": []}
     if options.validation is not None:
         history["validation_score"] = []
-    plateau = _Plateau(options.tol, options.n_iter_no_change)
+    # The estimators' own monitor, so that the same n_iter_no_change and tol
+    # stop after the same epochs here as in their fit.
+    monitor = StoppingMonitor(options.tol, options.n_iter_no_change)
     best = {"epoch": None, "score": None, "state": None}
     last_completed = _snapshot(estimator)
     classes = options.classes
@@ -598,11 +631,14 @@ def _run_epochs(estimator, source, options, rng):
                 (epoch, n_samples, n_chunks, loss, time.perf_counter() - started),
             ):
                 history[key].append(value)
-            stop = False
+            plateau = False
             if options.validation is not None:
                 score = float(options.scorer(estimator, *options.validation))
                 history["validation_score"].append(score)
-                is_best, stop = plateau.update(score)
+                # Given a score, the monitor judges it (higher is better) and
+                # only keeps note of the loss, so a NaN loss (an estimator
+                # without loss_) changes nothing.
+                plateau, is_best = monitor.update(loss, score)
                 if is_best:
                     best.update(epoch=epoch, score=score)
             last_completed = _snapshot(estimator)
@@ -610,7 +646,7 @@ def _run_epochs(estimator, source, options, rng):
                 best["state"] = last_completed
             if options.verbose:
                 _print_epoch(history, options.epochs)
-            if options.early_stopping and stop:
+            if options.early_stopping and plateau:
                 break
     except BaseException:
         _restore(estimator, last_completed)
@@ -620,9 +656,17 @@ def _run_epochs(estimator, source, options, rng):
     if best["state"] is not None and best["state"] is not last_completed:
         _restore(estimator, best["state"])
     _record(estimator, history, best)
+    return history
 
 
 def _record(estimator, history, best):
+    """Set the ``stream_*`` attributes on skbp's estimators, and only on them.
+
+    A fitted attribute of another library's estimator is that estimator's own
+    ``fit`` to set; ``fit_stream`` gives its record back instead.
+    """
+    if not isinstance(estimator, BPClassifier | BPRegressor):
+        return
     estimator.stream_history_ = history
     estimator.stream_best_epoch_ = best["epoch"]
     estimator.stream_best_score_ = best["score"]
