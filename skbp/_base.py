@@ -62,6 +62,7 @@ from skbp._core.training import (
     fit_lbfgs,
     fit_stochastic,
 )
+from skbp._docstrings import api_page_url_template
 from skbp._exceptions import InconsistentVersionWarning
 from skbp._fit_data import FitData, ValidationSet
 from skbp._fitted_state import (
@@ -209,9 +210,7 @@ class BaseBP(ParameterCheckMixin, DocLinkMixin, CallbackSupport, BaseEstimator):
         self.dropout = dropout
 
     #: Where the ``?`` icon of the HTML representation leads.
-    _api_page_url = (
-        "https://skbp.readthedocs.io/en/latest/generated/skbp.{estimator_name}.html"
-    )
+    _api_page_url = api_page_url_template()
 
     def _check_params_first(self):
         # A string here is almost always scikit-learn's schedule name; say where

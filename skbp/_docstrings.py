@@ -5,11 +5,13 @@ as the entry should be); ``fill_doc`` replaces that line with the entry below,
 indented to match. Whole-line markers keep the rest of the docstring free of
 ``%`` formatting, so math and set literals in it need no escaping.
 
-This module imports nothing from scikit-learn or skbp.
+This module imports nothing from scikit-learn or skbp. It also knows where the
+API pages are published (``api_page_url_template``).
 """
 
 import re
 import textwrap
+from importlib import metadata
 
 _MARKER = re.compile(r"^(?P<indent>[ \t]*)%\((?P<name>\w+)\)s[ \t]*$", re.MULTILINE)
 
@@ -244,3 +246,22 @@ def fill_doc(obj):
     if obj.__doc__:
         obj.__doc__ = _MARKER.sub(entry, obj.__doc__)
     return obj
+
+
+def api_page_url_template():
+    """The URL template of an estimator's API page, ``{estimator_name}`` open.
+
+    Built from the ``Documentation`` URL of the package's metadata
+    (``[project.urls]`` in ``pyproject.toml``, the one place to change when the
+    docs move); an empty string, which scikit-learn shows as no link, where
+    skbp runs without installed metadata.
+    """
+    try:
+        urls = metadata.metadata("skbp").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return ""
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip() == "Documentation":
+            return url.strip().rstrip("/") + "/generated/skbp.{estimator_name}.html"
+    return ""

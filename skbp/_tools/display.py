@@ -55,7 +55,7 @@ class TrainingCurveDisplay:
     --------
     >>> from sklearn.datasets import load_iris
     >>> from skbp import BPClassifier
-    >>> from skbp._tools.display import TrainingCurveDisplay
+    >>> from skbp import TrainingCurveDisplay
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = BPClassifier(
     ...     hidden_layer_sizes=(5,), max_iter=20, random_state=0

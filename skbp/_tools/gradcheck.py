@@ -148,7 +148,7 @@ def check_network_gradients(
     --------
     >>> import numpy as np
     >>> from skbp._core.network import Network
-    >>> from skbp._tools.gradcheck import check_network_gradients
+    >>> from skbp import check_network_gradients
     >>> rng = np.random.RandomState(0)
     >>> net = Network((3, 4, 2), ("tanh",), "softmax", "log_loss")
     >>> theta = rng.randn(net.layout.size)
@@ -246,7 +246,7 @@ def check_gradients(estimator, X, y, *, sample_weight=None, eps=1e-6, random_sta
     --------
     >>> from sklearn.datasets import load_iris
     >>> from skbp import BPClassifier
-    >>> from skbp._tools.gradcheck import check_gradients
+    >>> from skbp import check_gradients
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = BPClassifier(hidden_layer_sizes=(5,), activation="tanh")
     >>> result = check_gradients(clf, X[::10], y[::10])
