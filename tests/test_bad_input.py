@@ -1,14 +1,22 @@
-"""Clear errors for bad data and bad parameters, and safe behaviour on divergence."""
+"""Clear errors for bad data and bad parameters, and safe behaviour on divergence.
 
+Mostly on BPClassifier (its own rules for labels and class weights included);
+data that overflow the network are tested on both estimators. Errors that only
+``partial_fit``, a warm start or a validation set can meet are in
+``test_partial_fit.py``, ``test_warm_start.py`` and ``test_early_stopping.py``.
+"""
+
+import pickle
 import re
 import warnings
 
 import numpy as np
 import pytest
+from numpy.testing import assert_array_equal
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from skbp import BPClassifier
+from skbp import BPClassifier, BPRegressor
 
 
 def _small(**params):
@@ -184,15 +192,6 @@ def test_class_weight_zeroing_all_but_one_class_raises(multiclass_data):
         _small(class_weight={0: 0.0, 1: 0.0, 2: 1.0}).fit(X, y)
 
 
-def test_class_weight_balanced_with_partial_fit_raises(binary_data):
-    X, y = binary_data
-    clf = BPClassifier(class_weight="balanced")
-    with pytest.raises(ValueError, match="balanced"):
-        clf.partial_fit(X, y, classes=[0, 1])
-    # A dict is fine.
-    BPClassifier(class_weight={0: 1.0, 1: 2.0}).partial_fit(X, y, classes=[0, 1])
-
-
 # ----------------------------------------------------------- parameters
 
 
@@ -256,12 +255,6 @@ def test_string_learning_rate_points_to_schedule(binary_data, schedule):
         BPClassifier(learning_rate=schedule).fit(X, y)
 
 
-def test_invalid_parameter_raises_in_partial_fit(binary_data):
-    X, y = binary_data
-    with pytest.raises(ValueError, match="momentum"):
-        BPClassifier(solver="sgd", momentum=2.0).partial_fit(X, y, classes=[0, 1])
-
-
 def test_parameters_not_validated_in_init():
     # scikit-learn convention: __init__ stores, fit validates.
     clf = BPClassifier(hidden_layer_sizes=0, activation="nope", learning_rate=-1)
@@ -282,54 +275,7 @@ def test_not_fitted_raises(binary_data, method):
         getattr(clf, method)(*args)
 
 
-# ------------------------------------------------------- incremental shape
-
-
-def test_partial_fit_different_n_features_raises(binary_data):
-    X, y = binary_data
-    clf = BPClassifier(hidden_layer_sizes=(4,)).partial_fit(X, y, classes=[0, 1])
-    with pytest.raises(ValueError, match="features"):
-        clf.partial_fit(X[:, :3], y)
-
-
-def test_warm_start_different_n_features_raises(binary_data, no_convergence_warning):
-    X, y = binary_data
-    clf = _small(warm_start=True).fit(X, y)
-    with pytest.raises(ValueError, match="features"):
-        clf.fit(X[:, :3], y)
-
-
-@pytest.mark.parametrize("new_sizes", [(5,), (4, 4), ()])
-def test_warm_start_changed_hidden_layer_sizes_raises(
-    binary_data, new_sizes, no_convergence_warning
-):
-    X, y = binary_data
-    clf = _small(warm_start=True).fit(X, y)
-    clf.set_params(hidden_layer_sizes=new_sizes)
-    with pytest.raises(ValueError, match="hidden_layer_sizes") as excinfo:
-        clf.fit(X, y)
-    assert "warm_start" in str(excinfo.value)
-
-
-def test_warm_start_new_class_raises(binary_data, multiclass_data):
-    X, y = multiclass_data
-    clf = _small(warm_start=True).fit(X[y < 2], y[y < 2])
-    with pytest.raises(ValueError, match="classes"):
-        clf.fit(X, y)
-
-
-def test_warm_start_multilabel_to_multiclass_raises(multilabel_data, multiclass_data):
-    X, Y = multilabel_data
-    clf = _small(warm_start=True).fit(X, Y)
-    with pytest.raises(ValueError, match="indicator"):
-        clf.fit(X, np.arange(len(X)) % 3)
-
-
-def test_early_stopping_validation_set_too_small():
-    X = np.random.RandomState(0).randn(10, 3)
-    y = np.arange(10) % 2
-    with pytest.raises(ValueError):
-        BPClassifier(early_stopping=True, validation_fraction=0.1).fit(X, y)
+# -------------------------------------------------------------- batch size
 
 
 def test_batch_size_larger_than_data_warns(binary_data):
@@ -401,3 +347,80 @@ def test_divergence_emits_no_runtime_warning(unscaled_digits, activation, dtype_
         with pytest.warns(ConvergenceWarning, match="diverged"):
             clf.fit(X, y)
         _check_diverged_model(clf, X)
+
+
+# ------------------------------------------------------- overflowing data
+
+#: How scikit-learn's MLP says that the data overflow it; skbp's message starts so.
+NONFINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain "
+    "large values and need to be preprocessed."
+)
+
+
+def _overflowing_data(estimator_class):
+    """Inputs near float64's maximum: the loss is already inf at the initial
+    weights, so nothing can be learnt."""
+    rng = np.random.RandomState(0)
+    if estimator_class is BPClassifier:
+        # The logits overflow (with two features, as in scikit-learn's test,
+        # the log-loss stays finite).
+        X = np.finfo(np.float64).max * rng.uniform(size=(10, 200))
+        return X, np.arange(10) % 2
+    X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
+    return X, rng.standard_normal(size=10)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+@pytest.mark.parametrize("estimator_class", [BPClassifier, BPRegressor])
+def test_data_overflowing_from_the_start_raise(estimator_class, solver):
+    # scikit-learn's test_nonfinite_params: a ValueError saying what to do, no
+    # fitted model, and no RuntimeWarning.
+    X, y = _overflowing_data(estimator_class)
+    model = estimator_class(solver=solver)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ValueError) as excinfo:
+            model.fit(X, y)
+    message = str(excinfo.value)
+    assert message.startswith(NONFINITE)
+    assert "StandardScaler" in message
+    if estimator_class is BPClassifier:
+        assert "normalize_y" not in message  # the regressor's advice only
+    assert not hasattr(model, "coefs_")
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+@pytest.mark.parametrize("call", ["warm_start", "partial_fit"])
+@pytest.mark.parametrize("estimator_class", [BPClassifier, BPRegressor])
+def test_overflowing_data_leave_a_fitted_model_as_it_was(
+    request, estimator_class, solver, call
+):
+    if call == "partial_fit" and solver == "lbfgs":
+        pytest.skip("L-BFGS has no partial_fit")
+    if estimator_class is BPClassifier:
+        huge, y = _overflowing_data(BPClassifier)
+        X = huge / np.finfo(np.float64).max
+    else:
+        X, y = request.getfixturevalue("friedman")
+        huge = np.abs(X) / np.abs(X).max() * np.finfo(np.float64).max
+    model = estimator_class(
+        hidden_layer_sizes=(8,),
+        solver=solver,
+        max_iter=5,
+        warm_start=True,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    outputs = model.predict_proba if estimator_class is BPClassifier else model.predict
+    before, expected = pickle.dumps(model), outputs(X)
+    with pytest.raises(ValueError, match=re.escape(NONFINITE)):
+        if call == "partial_fit":
+            model.partial_fit(huge, y)
+        else:
+            model.fit(huge, y)
+    assert pickle.dumps(model) == before
+    assert_array_equal(outputs(X), expected)

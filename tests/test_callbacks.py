@@ -64,12 +64,6 @@ class Recorder:
         return [c for c in self.calls if c[0] == kind and c[1] == task_name]
 
 
-@pytest.fixture
-def data(iris):
-    X, y = iris
-    return StandardScaler().fit_transform(X), y
-
-
 def test_set_callbacks_on_old_sklearn_names_the_version():
     # The stand-in the estimator inherits from on scikit-learn < 1.9.
     with pytest.raises(ImportError, match=r"scikit-learn >= 1\.9.*pip install"):
@@ -77,8 +71,8 @@ def test_set_callbacks_on_old_sklearn_names_the_version():
 
 
 @pytest.mark.skipif(CALLBACKS_AVAILABLE, reason="this scikit-learn has callbacks")
-def test_old_sklearn_fits_and_refuses_callbacks_clearly(data):
-    X, y = data
+def test_old_sklearn_fits_and_refuses_callbacks_clearly(scaled_iris):
+    X, y = scaled_iris
     assert BPClassifier(max_iter=3, random_state=0).fit(X, y).n_iter_ == 3
     with pytest.raises(ImportError, match=sklearn.__version__):
         BPClassifier().set_callbacks(Recorder())
@@ -86,8 +80,8 @@ def test_old_sklearn_fits_and_refuses_callbacks_clearly(data):
 
 @needs_callbacks
 @pytest.mark.parametrize("batch_size", [50, 1])
-def test_task_tree_is_fit_epochs_batches(data, batch_size):
-    X, y = data
+def test_task_tree_is_fit_epochs_batches(scaled_iris, batch_size):
+    X, y = scaled_iris
     recorder = Recorder()
     clf = BPClassifier(max_iter=4, batch_size=batch_size, solver="sgd", random_state=0)
     clf.set_callbacks(recorder).fit(X, y)
@@ -115,8 +109,8 @@ def test_task_tree_is_fit_epochs_batches(data, batch_size):
 
 
 @needs_callbacks
-def test_lbfgs_iterations_are_leaf_tasks(data):
-    X, y = data
+def test_lbfgs_iterations_are_leaf_tasks(scaled_iris):
+    X, y = scaled_iris
     recorder = Recorder()
     clf = (
         BPClassifier(solver="lbfgs", max_iter=6, random_state=0)
@@ -131,8 +125,8 @@ def test_lbfgs_iterations_are_leaf_tasks(data):
 
 
 @needs_callbacks
-def test_partial_fit_is_one_epoch_task(data):
-    X, y = data
+def test_partial_fit_is_one_epoch_task(scaled_iris):
+    X, y = scaled_iris
     recorder = Recorder()
     clf = BPClassifier(batch_size=50, random_state=0).set_callbacks(recorder)
     clf.partial_fit(X, y, classes=[0, 1, 2])
@@ -142,8 +136,8 @@ def test_partial_fit_is_one_epoch_task(data):
 
 
 @needs_callbacks
-def test_callbacks_do_not_change_training(data):
-    X, y = data
+def test_callbacks_do_not_change_training(scaled_iris):
+    X, y = scaled_iris
     plain = BPClassifier(max_iter=5, random_state=0).fit(X, y)
     watched = (
         BPClassifier(max_iter=5, random_state=0).set_callbacks(Recorder()).fit(X, y)
@@ -155,8 +149,8 @@ def test_callbacks_do_not_change_training(data):
 
 
 @needs_callbacks
-def test_epoch_end_hands_a_model_of_that_epoch(data):
-    X, y = data
+def test_epoch_end_hands_a_model_of_that_epoch(scaled_iris):
+    X, y = scaled_iris
     recorder = Recorder(keep_models=True)
     clf = BPClassifier(max_iter=3, random_state=0).set_callbacks(recorder).fit(X, y)
     epoch_models = [m for name, m in recorder.models if name == "epoch"]
@@ -172,8 +166,8 @@ def test_epoch_end_hands_a_model_of_that_epoch(data):
 
 @needs_callbacks
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
-def test_a_callback_can_stop_training(data, solver):
-    X, y = data
+def test_a_callback_can_stop_training(scaled_iris, solver):
+    X, y = scaled_iris
     recorder = Recorder(stop_after={"epoch": 2})
     with warnings.catch_warnings():
         # Stopping on request is not a failure to converge.
@@ -189,8 +183,8 @@ def test_a_callback_can_stop_training(data, solver):
 
 
 @needs_callbacks
-def test_a_batch_callback_ends_each_epoch_early(data):
-    X, y = data
+def test_a_batch_callback_ends_each_epoch_early(scaled_iris):
+    X, y = scaled_iris
     recorder = Recorder(stop_after={"batch": 1})
     clf = (
         BPClassifier(max_iter=3, batch_size=10, random_state=0)
@@ -203,8 +197,8 @@ def test_a_batch_callback_ends_each_epoch_early(data):
 
 
 @needs_callbacks
-def test_a_callback_can_stop_lbfgs(data):
-    X, y = data
+def test_a_callback_can_stop_lbfgs(scaled_iris):
+    X, y = scaled_iris
     recorder = Recorder(stop_after={"iteration": 2})
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
@@ -216,8 +210,8 @@ def test_a_callback_can_stop_lbfgs(data):
 
 
 @needs_callbacks
-def test_teardown_runs_when_a_callback_fails(data):
-    X, y = data
+def test_teardown_runs_when_a_callback_fails(scaled_iris):
+    X, y = scaled_iris
     recorder = Recorder(fail_after_epoch=1)
     clf = BPClassifier(max_iter=5, random_state=0).set_callbacks(recorder)
     with pytest.raises(RuntimeError, match="a callback failed"):
@@ -226,8 +220,8 @@ def test_teardown_runs_when_a_callback_fails(data):
 
 
 @needs_callbacks
-def test_a_diverging_epoch_still_ends_its_task(data):
-    X, y = data
+def test_a_diverging_epoch_still_ends_its_task(scaled_iris):
+    X, y = scaled_iris
     recorder = Recorder()
     clf = BPClassifier(
         solver="sgd", learning_rate=1e6, momentum=0.0, max_iter=5, random_state=0
@@ -238,10 +232,10 @@ def test_a_diverging_epoch_still_ends_its_task(data):
 
 
 @needs_callbacks
-def test_scoring_monitor_records_a_score_per_epoch(data):
+def test_scoring_monitor_records_a_score_per_epoch(scaled_iris):
     from sklearn.callback import ScoringMonitor
 
-    X, y = data
+    X, y = scaled_iris
     monitor = ScoringMonitor(scoring="accuracy")
     clf = BPClassifier(max_iter=4, random_state=0).set_callbacks(monitor).fit(X, y)
     rows = monitor.get_logs().data
@@ -253,11 +247,11 @@ def test_scoring_monitor_records_a_score_per_epoch(data):
 
 
 @needs_callbacks
-def test_progress_bar_draws_epochs(data, capsys):
+def test_progress_bar_draws_epochs(scaled_iris, capsys):
     pytest.importorskip("rich", reason="ProgressBar needs the 'progress' extra")
     from sklearn.callback import ProgressBar
 
-    X, y = data
+    X, y = scaled_iris
     BPClassifier(max_iter=3, random_state=0).set_callbacks(ProgressBar()).fit(X, y)
     out = capsys.readouterr().out
     assert "BPClassifier - fit" in out
@@ -267,8 +261,8 @@ def test_progress_bar_draws_epochs(data, capsys):
 
 
 @needs_callbacks
-def test_pipeline_propagates_callbacks_to_the_network(data):
-    X, y = data
+def test_pipeline_propagates_callbacks_to_the_network(scaled_iris):
+    X, y = scaled_iris
 
     class Propagated(Recorder):
         max_propagation_depth = None  # auto-propagated to sub-estimators
@@ -291,10 +285,10 @@ def test_pipeline_propagates_callbacks_to_the_network(data):
 
 @needs_callbacks
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_grid_search_runs_callbacks_in_every_fit(data, n_jobs):
+def test_grid_search_runs_callbacks_in_every_fit(scaled_iris, n_jobs):
     from sklearn.callback import ScoringMonitor
 
-    X, y = data
+    X, y = scaled_iris
     monitor = ScoringMonitor(scoring="accuracy")
     clf = BPClassifier(max_iter=2, random_state=0).set_callbacks(monitor)
     assert clone(clf)._skl_callbacks == [monitor]
@@ -316,11 +310,11 @@ def test_grid_search_runs_callbacks_in_every_fit(data, n_jobs):
 
 
 @needs_callbacks
-def test_grid_search_progress_bar(data, capsys):
+def test_grid_search_progress_bar(scaled_iris, capsys):
     pytest.importorskip("rich", reason="ProgressBar needs the 'progress' extra")
     from sklearn.callback import ProgressBar
 
-    X, y = data
+    X, y = scaled_iris
     search = GridSearchCV(
         BPClassifier(max_iter=2, random_state=0), {"alpha": [1e-4, 1e-2]}, cv=2
     )

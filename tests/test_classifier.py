@@ -1,23 +1,23 @@
-"""Estimator behaviour of BPClassifier: labels, outputs, weights, training modes."""
+"""Estimator behaviour of BPClassifier: labels, outputs, weights, training modes.
 
-import pickle
+What only the classifier has; behaviour shared with BPRegressor and tested on
+both lives in its own file (see tests/README.md).
+"""
+
 import re
 import warnings
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import erf, expit
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import log_loss
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import compute_sample_weight
 
-import skbp._holdout
 from skbp import BPClassifier
 
 ALL_ACTIVATIONS = [
@@ -42,12 +42,6 @@ def _fast(**params):
     )
     defaults.update(params)
     return BPClassifier(**defaults)
-
-
-@pytest.fixture
-def scaled_iris(iris):
-    X, y = iris
-    return StandardScaler().fit_transform(X), y
 
 
 @pytest.fixture
@@ -297,289 +291,21 @@ def test_integer_sample_weight_equals_repetition_lbfgs(
     )
 
 
-# ------------------------------------------------------------- warm start
-
-
-def _full_batch_loss(clf, X, y):
-    """Training objective (log-loss + L2 term) of ``clf``'s current weights."""
-    penalty = sum(float(np.sum(W**2)) for W in clf.coefs_)
-    return log_loss(y, clf.predict_proba(X)) + 0.5 * clf.alpha * penalty / len(y)
-
-
-@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
-def test_warm_start_continues(scaled_iris, solver, no_convergence_warning):
-    X, y = scaled_iris
-    clf = _fast(solver=solver, warm_start=True, max_iter=5, learning_rate=0.01)
-    clf.fit(X, y)
-    curve = list(clf.loss_curve_)
-    t_first = clf.t_
-    assert len(curve) == clf.n_iter_ == 5
-    end_loss = _full_batch_loss(clf, X, y)
-
-    clf.set_params(max_iter=3)
-    clf.fit(X, y)
-    assert clf.n_iter_ == 3
-    assert len(clf.loss_curve_) == len(curve) + 3
-    assert clf.loss_curve_[: len(curve)] == curve
-    assert clf.t_ > t_first
-    second = clf.loss_curve_[len(curve)]
-    if solver != "lbfgs":
-        assert clf.t_ == t_first + 3 * X.shape[0]
-        # The first epoch of the second fit is one full batch (150 <= 200 samples)
-        # whose loss is evaluated at the first fit's final weights: training
-        # continued from them instead of drawing new ones.
-        assert second == pytest.approx(end_loss, rel=1e-9)
-    else:
-        # L-BFGS records the loss after each iteration; the first one starts from
-        # the previous solution, so it cannot be worse than where that fit ended.
-        assert curve[-1] == pytest.approx(end_loss, rel=1e-9)
-        assert second <= end_loss + 1e-12
-    assert second < curve[0]
-
-
-def test_warm_start_false_restarts(scaled_iris):
-    X, y = scaled_iris
-    clf = _fast(max_iter=20, solver="sgd", learning_rate=0.01)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
-        first = [c.copy() for c in clf.coefs_]
-        clf.fit(X, y)
-    assert len(clf.loss_curve_) == clf.n_iter_
-    assert clf.t_ == clf.n_iter_ * X.shape[0]
-    for a, b in zip(first, clf.coefs_):
-        assert_array_equal(a, b)
-
-
-@pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_warm_start_matches_one_long_fit(scaled_iris, solver, seed):
-    """Two warm-started fits of 5 epochs equal one 10-epoch fit.
-
-    The optimiser state (SGD velocity, Adam moments and step count), the RNG and
-    the stopping monitor all carry over.
-    """
-    X, y = scaled_iris
-    params = dict(solver=solver, learning_rate=0.01, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        long = _fast(max_iter=10, **params).fit(X, y)
-        warm = _fast(max_iter=5, warm_start=True, **params).fit(X, y).fit(X, y)
-    assert warm.loss_curve_ == pytest.approx(long.loss_curve_, rel=1e-12)
-    for a, b in zip(long.coefs_, warm.coefs_):
-        assert_allclose(a, b, rtol=1e-12)
-
-
-# ------------------------------------------------------------ partial_fit
-
-
-def test_partial_fit_with_classes(multiclass_data):
+def test_all_zero_weight_minibatch_is_skipped(multiclass_data, no_convergence_warning):
+    """MLPClassifier divides by a zero weight sum here; skbp skips the batch."""
     X, y = multiclass_data
-    first = y != 2
-    clf = BPClassifier(hidden_layer_sizes=(8,), solver="sgd", random_state=0)
-    clf.partial_fit(X[first], y[first], classes=[0, 1, 2])
-    assert_array_equal(clf.classes_, [0, 1, 2])
-    assert clf.predict_proba(X).shape == (len(y), 3)
-    assert clf.n_iter_ == 1
-    assert clf.t_ == first.sum()
-    # Repeating classes (in any order) on later calls is fine.
-    for _ in range(20):
-        clf.partial_fit(X, y, classes=np.array([2, 0, 1]))
-        clf.partial_fit(X, y)
-    assert len(clf.loss_curve_) == 41
-    assert clf.t_ == first.sum() + 40 * len(y)
-    assert clf.score(X, y) > 0.9
-
-
-def test_partial_fit_needs_classes_on_first_call(multiclass_data, multilabel_data):
-    # scikit-learn's rule for every incremental classifier: a chunk may miss
-    # classes, so the first call must name them all.
-    X, y = multiclass_data
-    clf = BPClassifier(hidden_layer_sizes=(8,), random_state=0)
-    with pytest.raises(ValueError, match="classes must be passed on the first call"):
-        clf.partial_fit(X, y)
-    assert not hasattr(clf, "coefs_") and not hasattr(clf, "classes_")
-    # Later calls may omit it.
-    clf.partial_fit(X, y, classes=[0, 1, 2]).partial_fit(X, y)
-    assert clf.t_ == 2 * len(y)
-    # Multilabel indicator targets name their classes by their columns.
-    X, Y = multilabel_data
-    clf = BPClassifier(hidden_layer_sizes=(8,), random_state=0).partial_fit(X, Y)
-    assert_array_equal(clf.classes_, [0, 1, 2])
-
-
-def test_partial_fit_unseen_label_raises(multiclass_data):
-    X, y = multiclass_data
-    first = y != 2
-    clf = BPClassifier(hidden_layer_sizes=(8,), random_state=0)
-    clf.partial_fit(X[first], y[first], classes=[0, 1])
-    assert_array_equal(clf.classes_, [0, 1])
-    with pytest.raises(ValueError, match="not seen before"):
-        clf.partial_fit(X, y)
-
-    clf = BPClassifier(hidden_layer_sizes=(8,), random_state=0)
-    clf.partial_fit(X[first], y[first], classes=[0, 1, 2])
-    with pytest.raises(ValueError, match="3"):
-        clf.partial_fit(X, np.where(y == 2, 3, y))
-
-
-def test_partial_fit_first_call_labels_outside_classes_raise(multiclass_data):
-    X, y = multiclass_data
-    clf = BPClassifier(hidden_layer_sizes=(8,), random_state=0)
-    with pytest.raises(ValueError, match="classes"):
-        clf.partial_fit(X, y, classes=[0, 1])
-
-
-def test_partial_fit_changing_classes_raises(multiclass_data):
-    X, y = multiclass_data
-    clf = BPClassifier(hidden_layer_sizes=(8,), random_state=0)
-    clf.partial_fit(X, y, classes=[0, 1, 2])
-    with pytest.raises(ValueError, match="classes"):
-        clf.partial_fit(X, y, classes=[0, 1, 2, 3])
-    with pytest.raises(ValueError, match="classes"):
-        clf.partial_fit(X[y < 2], y[y < 2], classes=[0, 1])
-
-
-def test_partial_fit_unavailable_for_lbfgs():
-    assert not hasattr(BPClassifier(solver="lbfgs"), "partial_fit")
-    assert hasattr(BPClassifier(solver="sgd"), "partial_fit")
-    assert hasattr(BPClassifier(solver="adam"), "partial_fit")
-
-
-def test_partial_fit_early_stopping_raises(binary_data):
-    X, y = binary_data
-    with pytest.raises(ValueError, match="early_stopping"):
-        BPClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1])
-
-
-def test_partial_fit_after_fit_continues(scaled_iris, no_convergence_warning):
-    X, y = scaled_iris
-    clf = _fast(solver="adam", max_iter=5, learning_rate=0.01).fit(X, y)
-    coefs = [c.copy() for c in clf.coefs_]
-    clf.set_params(learning_rate=1e-12)
-    clf.partial_fit(X, y)
-    assert len(clf.loss_curve_) == 6
-    for before, after in zip(coefs, clf.coefs_):
-        assert_allclose(after, before, atol=1e-8)
-
-
-# --------------------------------------------------------- early stopping
-
-
-@pytest.fixture
-def early_stopping_data():
-    X, y = make_classification(
-        n_samples=300, n_features=10, n_informative=5, flip_y=0.1, random_state=0
+    sample_weight = np.ones(len(y))
+    sample_weight[:16] = 0.0  # the whole first minibatch when not shuffled
+    clf = BPClassifier(
+        hidden_layer_sizes=(7,),
+        batch_size=16,
+        max_iter=5,
+        shuffle=False,
+        random_state=0,
     )
-    return X, y
-
-
-def test_early_stopping_history(early_stopping_data):
-    X, y = early_stopping_data
-    clf = BPClassifier(
-        hidden_layer_sizes=(16,),
-        early_stopping=True,
-        learning_rate=0.01,
-        max_iter=200,
-        random_state=0,
-    ).fit(X, y)
-    assert clf.n_iter_ < 200
-    assert isinstance(clf.validation_scores_, list)
-    assert len(clf.validation_scores_) == clf.n_iter_ == len(clf.loss_curve_)
-    assert clf.best_validation_score_ == max(clf.validation_scores_)
-    assert all(0 <= s <= 1 for s in clf.validation_scores_)
-
-
-def test_early_stopping_keeps_best_weights(early_stopping_data, monkeypatch):
-    """The final model scores best_validation_score_ on the held-out split."""
-    X, y = early_stopping_data
-    splits = []
-    real_split = skbp._holdout.train_test_split
-
-    def spy(*arrays, **kwargs):
-        parts = real_split(*arrays, **kwargs)
-        splits.append(parts)
-        return parts
-
-    # Capture the validation split the estimator draws (an internal name, so the
-    # test fails loudly if the estimator stops using it).
-    monkeypatch.setattr(skbp._holdout, "train_test_split", spy)
-    clf = BPClassifier(
-        hidden_layer_sizes=(16,),
-        early_stopping=True,
-        learning_rate=0.03,
-        random_state=0,
-    ).fit(X, y)
-    assert len(splits) == 1
-    X_val, y_val = splits[0][1], splits[0][3]
-    # The last epoch is not the best one, so keeping the best weights matters here.
-    assert clf.validation_scores_[-1] < clf.best_validation_score_
-    assert clf.score(X_val, y_val) == pytest.approx(clf.best_validation_score_)
-
-
-def test_no_early_stopping_attributes(binary_data, no_convergence_warning):
-    X, y = binary_data
-    clf = _fast(solver="adam", max_iter=5).fit(X, y)
-    assert clf.validation_scores_ is None
-    assert clf.best_validation_score_ is None
-
-
-# ------------------------------------------------------------------ dtypes
-
-
-@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
-def test_dtype_preserved(multiclass_data, solver, dtype, no_convergence_warning):
-    X, y = multiclass_data
-    X = X.astype(dtype)
-    clf = _fast(solver=solver, max_iter=20).fit(X, y)
-    for array in clf.coefs_ + clf.intercepts_:
-        assert array.dtype == dtype
-    assert clf.predict_proba(X).dtype == dtype
-    assert clf.predict_log_proba(X).dtype == dtype
-    # Prediction input of the other dtype does not change the model's dtype.
-    other = np.float64 if dtype == np.float32 else np.float32
-    assert clf.predict_proba(X.astype(other)).dtype == dtype
-    assert clf.predict_proba(X.astype(other)).shape == (len(y), 3)
-    assert all(np.isfinite(clf.loss_curve_))
-    assert isinstance(clf.loss_, float)
-
-
-@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
-def test_float32_close_to_float64(multiclass_data, solver, no_convergence_warning):
-    X, y = multiclass_data
-    X = StandardScaler().fit_transform(X)
-    params = dict(solver=solver, max_iter=10, learning_rate=0.01)
-    p64 = _fast(**params).fit(X, y).predict_proba(X)
-    p32 = _fast(**params).fit(X.astype(np.float32), y).predict_proba(X)
-    assert_allclose(p32, p64, atol=1e-3)
-
-
-# ------------------------------------------------------------------ sparse
-
-
-@pytest.mark.parametrize("fmt", ["csr", "csc"])
-@pytest.mark.parametrize(
-    "params",
-    [dict(solver="lbfgs"), dict(solver="sgd", shuffle=False, learning_rate=0.05)],
-    ids=["lbfgs", "sgd"],
-)
-def test_sparse_equals_dense(multiclass_data, fmt, params, no_convergence_warning):
-    X, y = multiclass_data
-    X = np.where(np.abs(X) > 2, X, 0.0)  # mostly zeros
-    X_sparse = sp.csr_matrix(X).asformat(fmt)
-    dense = _fast(max_iter=50, **params).fit(X, y)
-    sparse = _fast(max_iter=50, **params).fit(X_sparse, y)
-    assert_allclose(sparse.predict_proba(X), dense.predict_proba(X), rtol=1e-6)
-    assert_allclose(sparse.predict_proba(X_sparse), dense.predict_proba(X), rtol=1e-6)
-    assert_array_equal(sparse.predict(X_sparse), dense.predict(X))
-
-
-def test_sparse_input_not_modified(multiclass_data):
-    X, y = multiclass_data
-    X_sparse = sp.csc_matrix(np.where(np.abs(X) > 2, X, 0.0))
-    before = X_sparse.copy()
-    _fast(solver="sgd", max_iter=5).partial_fit(X_sparse, y, classes=np.unique(y))
-    assert X_sparse.format == "csc"
-    assert_array_equal(X_sparse.toarray(), before.toarray())
+    clf.fit(X, y, sample_weight=sample_weight)
+    assert np.all(np.isfinite(clf.loss_curve_))
+    assert np.all(np.isfinite(clf.predict_proba(X)))
 
 
 # ------------------------------------------------------------ feature names
@@ -611,49 +337,6 @@ def test_no_feature_names_for_arrays(iris):
     assert not hasattr(clf, "feature_names_in_")
     with pytest.warns(UserWarning, match="fitted without feature names"):
         clf.predict(pd.DataFrame(X, columns=["a", "b", "c", "d"]))
-
-
-# ------------------------------------------------------------------ pickle
-
-
-@pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_pickle_then_partial_fit(scaled_iris, solver, dtype, seed):
-    X, y = scaled_iris
-    X = X.astype(dtype)
-    clf = BPClassifier(
-        hidden_layer_sizes=(8,), solver=solver, learning_rate=0.01, random_state=seed
-    )
-    for _ in range(3):
-        clf.partial_fit(X, y, classes=[0, 1, 2])
-    restored = pickle.loads(pickle.dumps(clf))
-    assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
-    assert_array_equal(restored.predict(X), clf.predict(X))
-
-    # Both continue identically: parameters, optimiser state and RNG survive.
-    clf.partial_fit(X, y)
-    restored.partial_fit(X, y)
-    assert restored.t_ == clf.t_ == 4 * len(y)
-    assert restored.loss_curve_ == clf.loss_curve_
-    assert len(restored.loss_curve_) == 4
-    for a, b in zip(
-        restored.coefs_ + restored.intercepts_, clf.coefs_ + clf.intercepts_
-    ):
-        assert a.dtype == dtype
-        assert_array_equal(a, b)
-
-
-def test_edited_coefs_are_used(scaled_iris):
-    X, y = scaled_iris
-    clf = BPClassifier(hidden_layer_sizes=(8,), random_state=0)
-    clf.partial_fit(X, y, classes=[0, 1, 2])
-    clf.coefs_[1] = np.zeros_like(clf.coefs_[1])
-    clf.intercepts_[1][...] = 0.0
-    assert_allclose(clf.predict_proba(X), 1 / 3)
-    # The next training call starts from the edited parameters (Adam takes the
-    # new step size; SGD would keep its carried-over step size by design).
-    clf.set_params(learning_rate=1e-12)
-    clf.partial_fit(X, y)
-    assert_allclose(clf.coefs_[1], 0.0, atol=1e-9)
 
 
 # -------------------------------------------------------------- architecture
@@ -769,9 +452,9 @@ def test_every_init_fits(scaled_iris, init, no_convergence_warning):
 
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_verbose_prints_one_line_per_epoch(
-    early_stopping_data, capsys, early_stopping, no_convergence_warning
+    noisy_classification, capsys, early_stopping, no_convergence_warning
 ):
-    X, y = early_stopping_data
+    X, y = noisy_classification
     clf = BPClassifier(
         hidden_layer_sizes=(8,),
         verbose=1,
@@ -869,15 +552,6 @@ def test_no_convergence_warning_when_converged(scaled_iris):
     assert clf.n_iter_ < 1000
 
 
-def test_partial_fit_does_not_warn(scaled_iris):
-    X, y = scaled_iris
-    clf = BPClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        clf.partial_fit(X, y, classes=[0, 1, 2])
-        clf.partial_fit(X, y)
-
-
 @pytest.mark.parametrize("schedule", ["constant", "invscaling", "adaptive"])
 def test_learning_rate_schedules(scaled_iris, schedule):
     X, y = scaled_iris
@@ -919,56 +593,6 @@ def test_adaptive_trains_longer_than_constant(scaled_iris):
     assert adaptive.loss_curve_[: constant.n_iter_] == pytest.approx(
         constant.loss_curve_, rel=1e-12
     )
-
-
-#: How scikit-learn's MLP says that the data overflow it; skbp's message starts so.
-NONFINITE = (
-    "Solver produced non-finite parameter weights. The input data may contain "
-    "large values and need to be preprocessed."
-)
-
-
-def _overflowing_data():
-    """Inputs near float64's maximum: the logits overflow at the initial weights
-    (with two features, as in scikit-learn's test, the log-loss stays finite)."""
-    rng = np.random.RandomState(0)
-    return np.finfo(np.float64).max * rng.uniform(size=(10, 200)), np.arange(10) % 2
-
-
-@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
-def test_data_overflowing_from_the_start_raise(solver):
-    X, y = _overflowing_data()
-    clf = BPClassifier(solver=solver)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        warnings.simplefilter("error", ConvergenceWarning)
-        with pytest.raises(ValueError) as excinfo:
-            clf.fit(X, y)
-    message = str(excinfo.value)
-    assert message.startswith(NONFINITE)
-    assert "StandardScaler" in message and "normalize_y" not in message
-    assert not hasattr(clf, "coefs_")
-
-
-@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
-@pytest.mark.parametrize("call", ["warm_start", "partial_fit"])
-def test_overflowing_data_leave_a_fitted_model_as_it_was(solver, call):
-    if call == "partial_fit" and solver == "lbfgs":
-        pytest.skip("L-BFGS has no partial_fit")
-    huge, y = _overflowing_data()
-    X = huge / np.finfo(np.float64).max
-    clf = _fast(solver=solver, max_iter=5, warm_start=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
-    before, proba = pickle.dumps(clf), clf.predict_proba(X)
-    with pytest.raises(ValueError, match=re.escape(NONFINITE)):
-        if call == "partial_fit":
-            clf.partial_fit(huge, y)
-        else:
-            clf.fit(huge, y)
-    assert pickle.dumps(clf) == before
-    assert_array_equal(clf.predict_proba(X), proba)
 
 
 # -------------------------------------------------------------- determinism

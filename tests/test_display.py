@@ -1,4 +1,4 @@
-"""Tests for skbp._tools.display: TrainingCurveDisplay."""
+"""Tests for skbp._tools.display: TrainingCurveDisplay, of both estimators."""
 
 import re
 import sys
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from skbp import BPClassifier
+from skbp import BPClassifier, BPRegressor
 from skbp._tools.display import TrainingCurveDisplay
 
 HINT = "pip install 'skbp[plot]'"
@@ -24,17 +24,26 @@ def pyplot():
     plt.close("all")
 
 
-def _fit(X, y, **params):
-    clf = BPClassifier(
+def _fit(X, y, estimator_class=BPClassifier, **params):
+    model = estimator_class(
         hidden_layer_sizes=(5,), solver="sgd", max_iter=15, random_state=0, **params
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return clf.fit(X, y)
+        return model.fit(X, y)
 
 
-def test_from_estimator_draws_training_loss(pyplot, iris):
-    clf = _fit(*iris)
+#: Each estimator with a dataset of its kind.
+ESTIMATORS = pytest.mark.parametrize(
+    "estimator_class, data",
+    [(BPClassifier, "iris"), (BPRegressor, "friedman")],
+    ids=["classifier", "regressor"],
+)
+
+
+@ESTIMATORS
+def test_from_estimator_draws_training_loss(pyplot, request, estimator_class, data):
+    clf = _fit(*request.getfixturevalue(data), estimator_class)
     display = TrainingCurveDisplay.from_estimator(clf)
     assert set(display.lines_) == {"training_loss"}
     line = display.lines_["training_loss"]
@@ -50,8 +59,11 @@ def test_from_estimator_draws_training_loss(pyplot, iris):
     assert display.ax_.get_legend() is not None
 
 
-def test_early_stopping_adds_validation_score_on_twin_axis(pyplot, iris):
-    clf = _fit(*iris, early_stopping=True)
+@ESTIMATORS
+def test_early_stopping_adds_validation_score_on_twin_axis(
+    pyplot, request, estimator_class, data
+):
+    clf = _fit(*request.getfixturevalue(data), estimator_class, early_stopping=True)
     display = TrainingCurveDisplay.from_estimator(clf, name="sgd")
     # Early stopping records the validation loss too, drawn on the loss axis.
     assert set(display.lines_) == {
@@ -60,6 +72,9 @@ def test_early_stopping_adds_validation_score_on_twin_axis(pyplot, iris):
         "validation_score",
     }
     assert display.lines_["validation_loss"].axes is display.ax_
+    np.testing.assert_allclose(
+        display.lines_["validation_loss"].get_ydata(), clf.validation_loss_curve_
+    )
     score = display.lines_["validation_score"]
     assert score.axes is display.ax_score_
     assert display.ax_score_ is not display.ax_

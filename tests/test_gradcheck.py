@@ -162,6 +162,23 @@ def test_unfitted_estimator_is_not_modified(iris):
     assert_allclose(again.analytic, result.analytic)
 
 
+def test_unfitted_estimator_keeps_its_own_random_state(iris):
+    # An estimator with a random_state of its own is fitted with it (the
+    # function's random_state only stands in for None): the checked weights are
+    # those of a one-epoch fit with that seed.
+    X, y = iris
+    X, y = X[::10], y[::10]
+    clf = BPClassifier(hidden_layer_sizes=(5,), activation="tanh", random_state=3)
+    result = check_gradients(clf, X, y, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = BPClassifier(
+            hidden_layer_sizes=(5,), activation="tanh", random_state=3, max_iter=1
+        ).fit(X, y)
+    assert_allclose(result.analytic, check_gradients(fitted, X, y).analytic)
+    assert clf.random_state == 3 and not hasattr(clf, "coefs_")
+
+
 def test_float32_model_checked_in_float64(multiclass_data):
     X, y = multiclass_data
     X, y = X[:20].astype(np.float32), y[:20]

@@ -269,7 +269,7 @@ def test_the_rules_catch_violations(tmp_path):
         "class B:\n"
         "    _doc_link_module = 'skbp'\n"
         "    def _validate_params(self):\n"
-        "        return self._init_callback_context()\n"
+        "        return self._repr_html_inner()\n"
         "MESSAGE = 'see sklearn.utils._array_api.move_estimator_to'\n"
     )
     assert forbidden_imports(tmp_path / "_base.py", tmp_path) == ["skbp._tools.onnx"]
@@ -277,7 +277,7 @@ def test_the_rules_catch_violations(tmp_path):
         private_sklearn_uses(tmp_path / "_base.py", sklearn_private_names())
     ) == [
         "_doc_link_module =",
-        "_init_callback_context",
+        "_repr_html_inner",
         "def _validate_params",
         "sklearn.utils._array_api",
     ]
@@ -351,3 +351,39 @@ def test_house_sizes_catch_violations(tmp_path):
         "f: 9 parameters",
         "g: a body of 61 lines",
     ]
+
+
+class _Metadata:
+    def __init__(self, urls):
+        self._urls = urls
+
+    def get_all(self, name):
+        return self._urls if name == "Project-URL" else None
+
+
+@pytest.mark.parametrize(
+    "urls, expected",
+    [
+        (
+            ["Source, https://example.org/src", "Documentation, https://d.org/x/"],
+            "https://d.org/x/generated/skbp.{estimator_name}.html",
+        ),
+        (["Source, https://example.org/src"], ""),
+        (None, ""),
+        ("missing", ""),
+    ],
+    ids=["documentation", "no-documentation-url", "no-urls", "not-installed"],
+)
+def test_api_page_url_comes_from_the_package_metadata(monkeypatch, urls, expected):
+    from importlib import metadata
+
+    from skbp import _docstrings
+
+    def fake_metadata(name):
+        assert name == "skbp"
+        if urls == "missing":
+            raise metadata.PackageNotFoundError(name)
+        return _Metadata(urls)
+
+    monkeypatch.setattr(_docstrings.metadata, "metadata", fake_metadata)
+    assert _docstrings.api_page_url_template() == expected

@@ -1,8 +1,8 @@
 """Tests for skbp._core.network: the layout, the forward pass and the gradient.
 
-The two oracles are central finite differences (every activation x loss x output
-kind, with and without sample weights and L2) and scikit-learn's
-``MLPClassifier``, whose one full-batch SGD step reveals its gradient.
+The oracle here is scikit-learn's ``MLPClassifier``, whose one full-batch SGD
+step reveals its gradient; the finite-difference checks of every (loss, output)
+pair are in ``test_gradients.py``.
 """
 
 import inspect
@@ -21,115 +21,35 @@ from skbp._core.namespace import NUMPY_OPS
 from skbp._core.network import Layout, Network
 
 ACTIVATION_NAMES = sorted(ACTIVATIONS)
-KINKED = {"relu", "leaky_relu"}
 
-#: Output kind -> (n_outputs, output function, loss, target layout).
+#: Output kind -> ((loss, output), n_outputs, targets of ``network_problem``).
 KINDS = {
-    "binary-log_loss": (1, "logistic", "log_loss", "binary"),
-    "multiclass-log_loss": (3, "softmax", "log_loss", "onehot"),
-    "multilabel-log_loss": (3, "logistic", "log_loss", "multilabel"),
-    "binary-squared_error": (1, "logistic", "squared_error", "binary"),
-    "multiclass-squared_error": (3, "logistic", "squared_error", "onehot"),
-    "multilabel-squared_error": (3, "logistic", "squared_error", "multilabel"),
+    "binary-log_loss": (("log_loss", "logistic"), 1, "indicator"),
+    "multiclass-log_loss": (("log_loss", "softmax"), 3, "onehot"),
+    "multilabel-log_loss": (("log_loss", "logistic"), 3, "indicator"),
+    "binary-squared_error": (("squared_error", "logistic"), 1, "indicator"),
+    "multiclass-squared_error": (("squared_error", "logistic"), 3, "onehot"),
+    "multilabel-squared_error": (("squared_error", "logistic"), 3, "indicator"),
 }
 
 
-def _targets(layout, n_samples, n_outputs, rng):
-    if layout == "onehot":
-        return np.eye(n_outputs)[rng.randint(n_outputs, size=n_samples)]
-    return rng.randint(2, size=(n_samples, n_outputs)).astype(float)
+@pytest.fixture
+def problem(network_problem):
+    """``problem(kind, activation, seed, n_samples=5, hidden=(4, 3))``."""
 
+    def make(kind, activation, seed, n_samples=5, hidden=(4, 3)):
+        pair, n_outputs, targets = KINDS[kind]
+        return network_problem(
+            pair,
+            n_outputs,
+            targets,
+            activation,
+            seed,
+            hidden=hidden,
+            n_samples=n_samples,
+        )
 
-def _pre_activations(net, theta, X):
-    """Hidden pre-activations z[i], computed here with plain numpy."""
-    W, b = net.layout.views(theta)
-    a, zs = X, []
-    for i, name in enumerate(net.activations):
-        z = a @ W[i] + b[i]
-        zs.append(z)
-        a = ACTIVATIONS[name].forward(NUMPY_OPS, z)
-    return zs
-
-
-def _random_theta(net, X, rng, scale=0.5):
-    """Random parameters whose hidden pre-activations stay away from 0.
-
-    relu and leaky_relu have a kink at 0; a finite difference straddling it is
-    not a derivative, so draws that put a pre-activation within 1e-3 of 0 are
-    rejected (a rare event, but the seed fixture can sweep many seeds).
-    """
-    while True:
-        theta = scale * rng.randn(net.layout.size)
-        if not KINKED & set(net.activations):
-            return theta
-        if all(np.abs(z).min() > 1e-3 for z in _pre_activations(net, theta, X)):
-            return theta
-
-
-def _problem(kind, activation, seed, n_samples=5, hidden=(4, 3)):
-    n_outputs, output, loss, target_layout = KINDS[kind]
-    rng = np.random.RandomState(seed)
-    net = Network((3, *hidden, n_outputs), (activation,) * len(hidden), output, loss)
-    X = rng.randn(n_samples, 3)
-    Y = _targets(target_layout, n_samples, n_outputs, rng)
-    theta = _random_theta(net, X, rng)
-    sample_weight = rng.uniform(0.2, 2.0, n_samples)
-    return net, theta, X, Y, sample_weight
-
-
-def _numerical_grad(net, theta, X, Y, sample_weight, alpha, eps=1e-6):
-    """Central differences of the loss, evaluated through loss_and_grad itself."""
-    scratch = np.empty_like(theta)
-    numerical = np.empty_like(theta)
-    for j in range(theta.size):
-        plus, minus = theta.copy(), theta.copy()
-        plus[j] += eps
-        minus[j] -= eps
-        loss_plus = net.loss_and_grad(plus, X, Y, sample_weight, alpha, scratch)
-        loss_minus = net.loss_and_grad(minus, X, Y, sample_weight, alpha, scratch)
-        numerical[j] = (loss_plus - loss_minus) / (2.0 * eps)
-    return numerical
-
-
-def _assert_gradient_ok(net, theta, X, Y, sample_weight, alpha):
-    grad = np.empty_like(theta)
-    theta_before = theta.copy()
-    net.loss_and_grad(theta, X, Y, sample_weight, alpha, grad)
-    assert_array_equal(theta, theta_before)  # theta is read only
-    numerical = _numerical_grad(net, theta, X, Y, sample_weight, alpha)
-    scale = np.abs(numerical).max()
-    assert scale > 1e-4  # the check would be vacuous on a flat loss
-    max_rel_error = np.abs(grad - numerical).max() / scale
-    assert max_rel_error < 1e-6, max_rel_error
-
-
-@pytest.mark.parametrize("alpha", [0.0, 0.3])
-@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("kind", list(KINDS))
-@pytest.mark.parametrize("activation", ACTIVATION_NAMES)
-def test_gradient_matches_finite_differences(activation, kind, weighted, alpha, seed):
-    net, theta, X, Y, sample_weight = _problem(kind, activation, seed)
-    _assert_gradient_ok(net, theta, X, Y, sample_weight if weighted else None, alpha)
-
-
-@pytest.mark.parametrize("alpha", [0.0, 0.3])
-@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("kind", list(KINDS))
-def test_gradient_without_hidden_layer(kind, weighted, alpha, seed):
-    net, theta, X, Y, sample_weight = _problem(kind, "tanh", seed, hidden=())
-    _assert_gradient_ok(net, theta, X, Y, sample_weight if weighted else None, alpha)
-
-
-def test_zero_hidden_layer_softmax_network():
-    net = Network((3, 2), (), "softmax", "log_loss")
-    assert net.layout.n_layers == 1
-    rng = np.random.RandomState(0)
-    X = rng.randn(6, 3)
-    Y = np.eye(2)[[0, 1, 1, 0, 1, 0]]
-    theta = 0.5 * rng.randn(net.layout.size)
-    (W,), (b,) = net.layout.views(theta)
-    assert_allclose(net.logits([W], [b], X), X @ W + b, rtol=1e-14)
-    _assert_gradient_ok(net, theta, X, Y, None, 0.0)
+    return make
 
 
 def test_layout_offsets_weights_first_then_biases():
@@ -183,12 +103,12 @@ def test_layout_pack_round_trip(dtype):
 
 
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)
-def test_prediction_forward_matches_training_loss(activation):
+def test_prediction_forward_matches_training_loss(problem, activation):
     """``logits`` (prediction, in place) and ``loss_and_grad`` (training, into
     work buffers) compute the same forward pass: the loss rebuilt from the
     prediction logits equals the training loss."""
     for kind in KINDS:
-        net, theta, X, Y, sample_weight = _problem(kind, activation, 0)
+        net, theta, X, Y, sample_weight = problem(kind, activation, 0)
         W, b = net.layout.views(theta)
         logits = net.logits(W, b, X)
         per_sample, _ = OUTPUT_LOSSES[(net.loss_name, net.output)](NUMPY_OPS, logits, Y)
@@ -209,8 +129,8 @@ def test_prediction_forward_matches_training_loss(activation):
 
 
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)
-def test_logits_hidden_layer_activation(activation):
-    net, theta, X, _, _ = _problem("multiclass-log_loss", activation, 0)
+def test_logits_hidden_layer_activation(problem, activation):
+    net, theta, X, _, _ = problem("multiclass-log_loss", activation, 0)
     W, b = net.layout.views(theta)
     f = ACTIVATIONS[activation].forward
     # Plain numpy forward pass with separate output buffers.
@@ -225,8 +145,8 @@ def test_logits_hidden_layer_activation(activation):
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_float32_theta_gives_float32_grad(kind):
-    net, theta64, X64, Y64, sw64 = _problem(kind, "tanh", 0)
+def test_float32_theta_gives_float32_grad(problem, kind):
+    net, theta64, X64, Y64, sw64 = problem(kind, "tanh", 0)
     grad64 = np.empty_like(theta64)
     loss64 = net.loss_and_grad(theta64, X64, Y64, sw64, 0.3, grad64)
 
@@ -243,8 +163,8 @@ def test_float32_theta_gives_float32_grad(kind):
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_sparse_csr_matches_dense(kind, weighted):
-    net, theta, X, Y, sample_weight = _problem(kind, "relu", 0, n_samples=8)
+def test_sparse_csr_matches_dense(problem, kind, weighted):
+    net, theta, X, Y, sample_weight = problem(kind, "relu", 0, n_samples=8)
     X[np.abs(X) < 0.7] = 0.0  # make it actually sparse
     sw = sample_weight if weighted else None
     grad_dense = np.empty_like(theta)
@@ -257,10 +177,10 @@ def test_sparse_csr_matches_dense(kind, weighted):
     assert_allclose(net.logits(W, b, sp.csr_matrix(X)), net.logits(W, b, X))
 
 
-def test_repeated_calls_with_several_batch_sizes_agree():
+def test_repeated_calls_with_several_batch_sizes_agree(problem):
     # The workspace cache holds at most two batch sizes; results must not depend
     # on what was computed before.
-    net, theta, X, Y, sw = _problem("multiclass-log_loss", "tanh", 0, n_samples=9)
+    net, theta, X, Y, sw = problem("multiclass-log_loss", "tanh", 0, n_samples=9)
     expected = {}
     for n in (9, 4, 1):
         grad = np.empty_like(theta)
@@ -270,6 +190,24 @@ def test_repeated_calls_with_several_batch_sizes_agree():
         loss = net.loss_and_grad(theta, X[:n], Y[:n], sw[:n], 0.1, grad)
         assert loss == expected[n][0]
         assert_array_equal(grad, expected[n][1])
+
+
+def test_copies_drop_the_caches_and_compute_the_same(problem):
+    # Work buffers and cached views are caches: a deep copy of the network (or
+    # a pickle of its layout) carries neither, and computes the same.
+    import copy as copying
+    import pickle
+
+    net, theta, X, Y, sw = problem("multiclass-log_loss", "tanh", 0, n_samples=5)
+    grad = np.empty_like(theta)
+    loss = net.loss_and_grad(theta, X, Y, sw, 0.1, grad)
+    assert net._workspaces and net.layout._view_cache
+    assert pickle.loads(pickle.dumps(net.layout))._view_cache == {}
+    copy = copying.deepcopy(net)
+    assert copy._workspaces == {} and copy.layout._view_cache == {}
+    grad_copy = np.empty_like(theta)
+    assert copy.loss_and_grad(theta, X, Y, sw, 0.1, grad_copy) == loss
+    assert_array_equal(grad_copy, grad)
 
 
 @pytest.mark.parametrize(
@@ -392,10 +330,10 @@ def test_blocked_prediction_equals_one_pass(monkeypatch, sparse, layer):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_gradient_into_strided_buffer(dtype):
+def test_gradient_into_strided_buffer(problem, dtype):
     # The L2 term is added by a BLAS axpy, in place only on contiguous memory;
     # a strided gradient buffer must still receive it.
-    net, theta, X, Y, sw = _problem("multiclass-log_loss", "relu", 0, n_samples=6)
+    net, theta, X, Y, sw = problem("multiclass-log_loss", "relu", 0, n_samples=6)
     theta, X, Y, sw = (v.astype(dtype) for v in (theta, X, Y, sw))
     expected = np.empty_like(theta)
     loss = net.loss_and_grad(theta, X, Y, sw, 0.3, expected)

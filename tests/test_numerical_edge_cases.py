@@ -1,9 +1,10 @@
 """Numerical edge cases that the property-based tests found, one test each.
 
-Each failed before its fix: a split that leaves no training weight, Poisson
-means beyond the float range, target scales outside float32's range, huge
-targets, overflow on the validation set, precision of large log-probabilities,
-and weights thrown to 1e36 by one step.
+Each failed before its fix: Poisson means beyond the float range, target
+scales outside float32's range, huge targets, overflow on the validation set,
+precision of large log-probabilities, and weights thrown to 1e36 by one step.
+(B1, an early-stopping split that leaves no training weight, is tested in
+``test_early_stopping.py``.)
 """
 
 import warnings
@@ -24,34 +25,6 @@ def numpy_warnings_as_errors():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("error", RuntimeWarning)
         yield
-
-
-# B1: early stopping's split can leave all of one part's weight at zero.
-
-
-@pytest.mark.parametrize("Estimator", [BPClassifier, BPRegressor])
-def test_early_stopping_split_with_zero_weights(Estimator):
-    # Positive weight on two samples only: depending on the split they land in
-    # the training part (the validation loss divides by 0: ZeroDivisionError)
-    # or in the validation part (the model trains on nothing, loss_curve_ 0.0).
-    X = np.arange(20.0).reshape(-1, 1)
-    y = np.arange(20) % 2 if Estimator is BPClassifier else np.arange(20.0)
-    sample_weight = np.zeros(20)
-    sample_weight[:2] = 1.0
-    for seed in range(10):
-        model = Estimator(
-            (3,),
-            early_stopping=True,
-            validation_fraction=0.5,
-            max_iter=2,
-            random_state=seed,
-        )
-        try:
-            model.fit(X, y, sample_weight=sample_weight)
-        except ValueError as exc:
-            assert "weight" in str(exc)
-            continue
-        assert min(model.loss_curve_) > 0, "trained on zero total weight"
 
 
 # B2: the Poisson mean exp(z) overflows.

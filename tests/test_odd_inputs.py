@@ -1,16 +1,18 @@
 """Odd but legitimate inputs keep working (issue "Reliability", item 4).
 
 Read-only memory maps, non-contiguous and Fortran-ordered arrays, big-endian
-data, pandas nullable dtypes, labels as a list of strings, integer features, a
-single feature, more features than samples and one-row predictions: each must
-train the model that the same values as a plain C-contiguous, native-endian
-float64 array train, predict the same, and never write to its input. Where the
+data, CSR and CSC matrices, pandas nullable dtypes, labels as a list of strings,
+integer features, a single feature, more features than samples and one-row
+predictions: each must train the model that the same values as a plain
+C-contiguous, native-endian float64 array train, predict the same, and never
+write to its input. Where the
 values are float32 the reference is the same data as a plain float32 array (a
 float32 model, compared at float32 precision).
 """
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification, make_regression
 
@@ -317,6 +319,43 @@ def test_more_features_than_samples(kind, config):
     model = check_like_plain(kind, config, X, y, None, **batch_size)
     assert model.coefs_[0].shape == (40, 5)
     assert np.isfinite(outputs(model, X)).all()
+
+
+# ------------------------------------------------------------------ sparse
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_sparse_equals_dense(kind, fmt, config):
+    """CSR and CSC train the model the dense array trains, to rounding: the
+    sparse products add in another order, which 30 epochs or iterations carry
+    along."""
+    X, y, _ = DATA[kind]
+    X = np.where(np.abs(X) > 1, X, 0.0)  # mostly zeros
+    X_sparse = sp.csr_matrix(X).asformat(fmt)
+    dense = make(kind, config, max_iter=30).fit(X, y)
+    sparse = make(kind, config, max_iter=30).fit(X_sparse, y)
+    assert X_sparse.format == fmt
+    expected = outputs(dense, X)
+    assert_allclose(outputs(sparse, X), expected, rtol=1e-6)
+    assert_allclose(outputs(sparse, X_sparse), expected, rtol=1e-6)
+    assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-6)
+    if kind == "classifier":
+        assert_array_equal(sparse.predict(X_sparse), dense.predict(X))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sparse_input_not_modified(kind):
+    X, y, _ = DATA[kind]
+    X_sparse = sp.csc_matrix(np.where(np.abs(X) > 1, X, 0.0))
+    before = X_sparse.copy()
+    model = make(kind, "sgd-noshuffle")
+    classes = {"classes": np.unique(y)} if kind == "classifier" else {}
+    model.partial_fit(X_sparse, y, **classes)
+    model.fit(X_sparse, y)
+    assert X_sparse.format == "csc"
+    assert_array_equal(X_sparse.toarray(), before.toarray())
 
 
 # ------------------------------------------------------------------- labels

@@ -11,6 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
 from sklearn.datasets import make_blobs
 
+from skbp._core.fastpaths import online_sgd_step
 from skbp._core.initializers import init_params, layer_schemes
 from skbp._core.network import Network
 from skbp._core.optimizers import SGD, Adam
@@ -19,6 +20,7 @@ from skbp._core.training import (
     SolverState,
     StoppingMonitor,
     TrainingData,
+    TrainingHooks,
     TrainingOptions,
     fit_lbfgs,
     fit_stochastic,
@@ -505,3 +507,45 @@ def test_online_epoch_matches_generic_batch_path(momentum, with_weights):
     (dense_theta, dense_curve), (sparse_theta, sparse_curve) = thetas
     assert_allclose(dense_theta, sparse_theta, rtol=1e-10, atol=1e-12)
     assert_allclose(dense_curve, sparse_curve, rtol=1e-10)
+
+
+class _StopAfterBatches(TrainingHooks):
+    """Counts the minibatch steps and ends the epoch after ``limit`` of them."""
+
+    def __init__(self, limit):
+        self.limit, self.begun, self.ended = limit, 0, 0
+
+    def batch_begin(self):
+        self.begun += 1
+
+    def batch_end(self):
+        self.ended += 1
+        return self.ended >= self.limit
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_online_sgd_epoch_reports_each_sample_and_can_end_early(weighted):
+    # The fused online step with hooks: one begin/end pair per sample, and a
+    # batch_end returning True ends the epoch after that sample, at the same
+    # parameters as three fused steps on the first three samples.
+    net, theta = _network_and_theta()
+    X, Y = _blobs(n_samples=10)
+    sw = np.linspace(0.5, 2.0, len(X)) if weighted else None
+    hooks = _StopAfterBatches(3)
+    optimizer = SGD(theta.size, theta.dtype, 0.1, momentum=0.0)
+    expected = theta.copy()
+    step = online_sgd_step(net, expected, 1e-4, 0.1)
+    for i in range(3):
+        step(X[i], Y[i], 1.0 if sw is None else sw[i])
+    run_epoch(
+        net,
+        theta,
+        np.empty_like(theta),
+        minibatches(net, TrainingData(X, Y, sw), 1),
+        TrainingOptions(alpha=1e-4, max_iter=1, batch_size=1),
+        SolverState(optimizer, None, None),
+        order=None,
+        hooks=hooks,
+    )
+    assert hooks.begun == hooks.ended == 3
+    assert_allclose(theta, expected, rtol=1e-13)

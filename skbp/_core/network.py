@@ -347,12 +347,6 @@ class Network:
         self._workspaces.clear()
         self.layout._view_cache.clear()
 
-    def __getstate__(self):
-        # Work buffers are a cache: pickling them would only bloat saved models.
-        state = self.__dict__.copy()
-        state["_workspaces"] = {}
-        return state
-
     def logits(self, coefs, intercepts, X, layer=None):
         """Forward pass for prediction: the logits, or one hidden activation.
 
