@@ -1,6 +1,6 @@
 """skbp._core.fastpaths: each NumPy specialisation equals the readable version.
 
-* ``NUMPY_STEPS`` (BLAS bias update, column sums by a ones product, axpy L2)
+* ``network.NumpySteps`` (BLAS bias update, column sums by a ones product, axpy L2)
   against ``network.Steps``, and a whole ``Network.loss_and_grad`` with each
   against the readable steps;
 * the NumPy softmax log-loss (batch and single-sample) against
@@ -19,10 +19,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from skbp._core import fastpaths
 from skbp._core.activations import ACTIVATIONS
-from skbp._core.fastpaths import NUMPY_STEPS, online_sgd_step
+from skbp._core.fastpaths import online_sgd_step
 from skbp._core.losses import OUTPUT_LOSSES, softmax_log_loss
 from skbp._core.namespace import NUMPY_OPS
-from skbp._core.network import Network, Steps
+from skbp._core.network import Network, NumpySteps, Steps
 
 ACTIVATION_NAMES = sorted(ACTIVATIONS)
 #: Keyword arguments a loss needs (the same values as the estimators' defaults
@@ -148,7 +148,7 @@ def test_affine_equals_readable(order, dtype):
     if order == "sparse":
         a = sp.csr_matrix(a)
     ones = np.ones(n_rows, dtype=dtype) if n_rows > 1 else None
-    fast = NUMPY_STEPS.affine(NUMPY_OPS, a, W, b, out, ones)
+    fast = NumpySteps.affine(NUMPY_OPS, a, W, b, out, ones)
     assert fast is out
     assert fast.dtype == dtype
     if order == "sparse":  # SciPy's product sums in its own order
@@ -163,7 +163,7 @@ def test_column_sums_equal_readable(shape, dtype):
     delta = rng.randn(*shape).astype(dtype)
     readable = Steps.column_sums(NUMPY_OPS, delta, None, np.empty(shape[1], dtype))
     out = np.empty(shape[1], dtype)
-    fast = NUMPY_STEPS.column_sums(NUMPY_OPS, delta, np.ones(shape[0], dtype), out)
+    fast = NumpySteps.column_sums(NUMPY_OPS, delta, np.ones(shape[0], dtype), out)
     assert fast is out
     # A BLAS product sums in another order than NumPy's pairwise reduction.
     assert_allclose(fast, readable, rtol=_tolerance(dtype), atol=_tolerance(dtype))
@@ -176,7 +176,7 @@ def test_add_l2_gradient_equals_readable(strided, dtype):
     grad = rng.randn(100 if strided else 50).astype(dtype)
     grad = grad[::2] if strided else grad
     readable = Steps.add_l2_gradient(NUMPY_OPS, grad.copy(), weights, 0.3)
-    fast = NUMPY_STEPS.add_l2_gradient(NUMPY_OPS, grad, weights, 0.3)
+    fast = NumpySteps.add_l2_gradient(NUMPY_OPS, grad, weights, 0.3)
     assert fast is grad  # in place, also into a strided view
     assert_allclose(fast, readable, rtol=_tolerance(dtype), atol=0)
 
@@ -196,7 +196,7 @@ def test_network_with_numpy_steps_equals_readable_steps(pair, n_outputs, sparse)
     )
     readable._steps = Steps
     readable._loss = OUTPUT_LOSSES[pair]
-    assert net._steps is NUMPY_STEPS
+    assert net._steps is NumpySteps
     sw = np.linspace(0.5, 2.0, len(X))
     data = sp.csr_matrix(X) if sparse else X
     grad_fast, grad_readable = np.empty_like(theta), np.empty_like(theta)

@@ -9,15 +9,15 @@ held against the readable version by ``tests/test_fastpaths.py``:
 ========================  =====================================  ==================
 specialisation            readable form                          measured
 ========================  =====================================  ==================
-``_affine_ger``           ``z = a @ W; z += b``                  bias add (256, 256)
+``add_bias_ger``          ``z += b``                             bias add (256, 256)
                                                                  float64 28.8 ->
                                                                  12.6 us, float32
                                                                  13.2 -> 6.7 us
-``_column_sums_ones``     ``sum(delta, axis=0)``                 (256, 256) float64
+``column_sums_ones``      ``sum(delta, axis=0)``                 (256, 256) float64
                                                                  18.3 -> 9.8 us;
                                                                  (200, 100) 10.2 ->
                                                                  3.5 us
-``_add_l2_axpy``          ``g += penalty * W``                   94k weights float64
+``add_l2_axpy``           ``g += penalty * W``                   94k weights float64
                                                                  73.7 -> 23.5 us,
                                                                  float32 22.4 ->
                                                                  10.6 us
@@ -46,22 +46,18 @@ import numpy as np
 
 from skbp._core.blas import add_scaled, blas
 from skbp._core.losses import OUTPUT_LOSSES
-from skbp._core.namespace import NUMPY_OPS, into
+from skbp._core.namespace import NUMPY_OPS
 
 
-def _affine_ger(ops, a, W, b, out, ones):
-    """``out = a @ W + b``, the bias added as one rank-1 BLAS update.
+def add_bias_ger(z, b, ones):
+    """``z += b`` on every row of ``z``, as one rank-1 BLAS update.
 
     On a C-contiguous batch, ``z += ones b^T`` is one BLAS ``ger`` call on
     ``z.T`` (the Fortran-ordered view that ``ger`` updates in place), twice as
     fast as NumPy's broadcast addition, which runs one short inner loop per row.
-    The sums are the same (``ger`` adds ``1 * b``). A single row is one inner
-    loop anyway, and NumPy's call is cheaper there.
+    The sums are the same (``ger`` adds ``1 * b``). A single row (``ones`` is
+    None) is one inner loop anyway, and NumPy's call is cheaper there.
     """
-    if isinstance(a, np.ndarray):
-        z = np.matmul(a, W, out=out)
-    else:  # sparse
-        z = into(out, a @ W)
     if ones is not None and z.ndim == 2 and z.shape[0] > 1 and z.flags.c_contiguous:
         blas("ger", z.dtype)(1.0, b, ones, a=z.T, overwrite_a=True)
     else:
@@ -69,14 +65,7 @@ def _affine_ger(ops, a, W, b, out, ones):
     return z
 
 
-def _weight_gradient(ops, a, delta, out):
-    """``out = a.T @ delta`` (the readable form; NumPy writes ``out`` directly)."""
-    if isinstance(a, np.ndarray):
-        return np.matmul(a.T, delta, out=out)
-    return into(out, a.T @ delta)
-
-
-def _column_sums_ones(ops, delta, ones, out):
+def column_sums_ones(ops, delta, ones, out):
     """``out = ones @ delta``: the column sums as a BLAS matrix-vector product.
 
     NumPy reduces along the rows of a C-ordered array one row at a time; the
@@ -85,7 +74,7 @@ def _column_sums_ones(ops, delta, ones, out):
     return np.matmul(ones, delta, out=out)
 
 
-def _add_l2_axpy(ops, grad_weights, weights, penalty):
+def add_l2_axpy(ops, grad_weights, weights, penalty):
     """``grad_weights += penalty * weights`` in one pass, by BLAS ``axpy``.
 
     NumPy needs two passes (the product into a temporary, then the sum), and
@@ -95,15 +84,6 @@ def _add_l2_axpy(ops, grad_weights, weights, penalty):
     """
     add_scaled(grad_weights, penalty, weights)
     return grad_weights
-
-
-class NUMPY_STEPS:  # noqa: N801 (a namespace of functions, like Steps)
-    """``network.Steps`` with its NumPy specialisations (see the module table)."""
-
-    affine = staticmethod(_affine_ger)
-    weight_gradient = staticmethod(_weight_gradient)
-    column_sums = staticmethod(_column_sums_ones)
-    add_l2_gradient = staticmethod(_add_l2_axpy)
 
 
 def softmax_log_loss(ops, z, Y, out=None):

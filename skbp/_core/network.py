@@ -22,9 +22,9 @@ library: each step calls the namespace's ``ops`` (``skbp._core.namespace``), the
 activations and the loss, and the four small steps below (``Steps``: the affine
 map, the weight gradient, the column sums, the L2 gradient). For NumPy they
 compute in place into preallocated work buffers (``_Workspace``), and three of
-the four steps are the measured BLAS specialisations of
-``skbp._core.fastpaths`` (``NUMPY_STEPS``), each tested equal to ``Steps``. The
-single-sample online SGD step for ``batch_size=1`` lives there too.
+the four steps take the measured BLAS specialisations of
+``skbp._core.fastpaths`` (``NumpySteps``), each tested equal to ``Steps``. The
+single-sample online SGD step for ``batch_size=1`` lives in that module too.
 
 This module must not import scikit-learn, the trainer (``training``) or any
 estimator module; it imports only NumPy and the core's namespace, activations,
@@ -176,8 +176,8 @@ class Steps:
     """The passes' four small steps in their readable form, for every library.
 
     Each writes its result into ``out`` (NumPy) or returns a new array (any
-    other array API namespace) and returns it, except the two that fill views of
-    the caller's flat gradient (``weight_gradient``, ``column_sums``,
+    other array API namespace) and returns it, except the three that fill views
+    of the caller's flat gradient (``weight_gradient``, ``column_sums``,
     ``add_l2_gradient``), which always fill them. ``ones`` (a 1 per row, or
     None) is for the fast versions; the readable ones ignore it.
     """
@@ -203,6 +203,20 @@ class Steps:
         """``grad_weights += penalty * weights`` on the weight prefix."""
         scaled = ops.multiply(weights, penalty)
         return into(grad_weights, ops.add(grad_weights, scaled, out=grad_weights))
+
+
+class NumpySteps(Steps):
+    """``Steps`` on NumPy, with the measured BLAS specialisations of
+    ``skbp._core.fastpaths`` for three of the four (the weight gradient is
+    the readable one)."""
+
+    @staticmethod
+    def affine(ops, a, W, b, out, ones):
+        """``z = a @ W + b``, the bias added by one rank-1 BLAS update."""
+        return fastpaths.add_bias_ger(matmul(ops, a, W, out), b, ones)
+
+    column_sums = staticmethod(fastpaths.column_sums_ones)
+    add_l2_gradient = staticmethod(fastpaths.add_l2_axpy)
 
 
 class _Workspace:
@@ -288,7 +302,7 @@ class Network:
         self.loss_params = dict(loss_params or {})
         self._hidden = [ACTIVATIONS[name] for name in self.activations]
         if namespace.is_numpy:
-            self._steps = fastpaths.NUMPY_STEPS
+            self._steps = NumpySteps
             self._loss = fastpaths.numpy_loss(loss, output)
         else:
             self._steps = Steps
