@@ -209,8 +209,12 @@ class BaseBP(ParameterCheckMixin, DocLinkMixin, CallbackSupport, BaseEstimator):
         self.scoring = scoring
         self.dropout = dropout
 
-    #: Where the ``?`` icon of the HTML representation leads.
-    _api_page_url = api_page_url_template()
+    @property
+    def _api_page_url(self):
+        # Where the ``?`` icon of the HTML representation leads. Read when a
+        # notebook draws the estimator, not at import: the package metadata
+        # costs a couple of milliseconds to read.
+        return api_page_url_template()
 
     def _check_params_first(self):
         # A string here is almost always scikit-learn's schedule name; say where

@@ -187,7 +187,8 @@ class DocLinkMixin:
     scikit-learn builds the link from ``_doc_link_module`` (estimators whose
     module starts with it get a link) and ``_doc_link_template`` (formatted with
     the estimator's ``estimator_name``). The URL is the estimator's class
-    attribute ``_api_page_url`` (a template with ``{estimator_name}``).
+    attribute or property ``_api_page_url`` (a template with
+    ``{estimator_name}``).
     """
 
     _doc_link_module = "skbp"
