@@ -309,3 +309,39 @@ def one_blas_thread():
 
     with threadpool_limits(limits=1):
         yield
+
+
+#: Stochastic solver settings that continued training (warm starts,
+#: ``partial_fit``) must resume exactly: Adam's moments, Nesterov momentum, a
+#: plain momentum with the invscaling schedule.
+CONTINUED_SOLVERS = [
+    dict(solver="adam"),
+    dict(solver="sgd", momentum=0.9, nesterovs_momentum=True),
+    dict(
+        solver="sgd",
+        momentum=0.5,
+        nesterovs_momentum=False,
+        learning_rate_schedule="invscaling",
+        learning_rate=0.05,
+    ),
+]
+
+
+@pytest.fixture(params=CONTINUED_SOLVERS, ids=["adam", "nesterov", "invscaling"])
+def solver_params(request):
+    """One of ``CONTINUED_SOLVERS`` (the tests of resumed training)."""
+    return dict(request.param)
+
+
+def _user_outputs(model, X):
+    """What a user reads: probabilities (classifier) or predictions."""
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(X)
+    return model.predict(X)
+
+
+@pytest.fixture
+def user_outputs():
+    """``user_outputs(model, X)``: ``predict_proba`` of a classifier, else
+    ``predict``."""
+    return _user_outputs

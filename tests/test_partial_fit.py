@@ -21,25 +21,6 @@ from skbp import BPClassifier, BPRegressor
 
 ESTIMATORS = [BPClassifier, BPRegressor]
 
-SOLVERS = [
-    dict(solver="adam"),
-    dict(solver="sgd", momentum=0.9, nesterovs_momentum=True),
-    dict(
-        solver="sgd",
-        momentum=0.5,
-        nesterovs_momentum=False,
-        learning_rate_schedule="invscaling",
-        learning_rate=0.05,
-    ),
-]
-
-
-def _outputs(model, X):
-    """What a user reads: probabilities (classifier) or predictions."""
-    if isinstance(model, BPClassifier):
-        return model.predict_proba(X)
-    return model.predict(X)
-
 
 def _classes(model, y):
     """The ``classes`` argument a first call needs (none for the regressor)."""
@@ -60,14 +41,13 @@ def _joblib(model):
 # ------------------------------------------------ epochs, and what carries over
 
 
-@pytest.mark.parametrize("solver_params", SOLVERS)
 @pytest.mark.parametrize(
     "estimator_class, data",
     [(BPClassifier, "multiclass_data"), (BPRegressor, "friedman")],
     ids=["classifier", "regressor"],
 )
 def test_partial_fit_epochs_equal_fit_epochs(
-    request, estimator_class, data, solver_params, no_convergence_warning
+    request, estimator_class, data, solver_params, no_convergence_warning, user_outputs
 ):
     """Three partial_fit calls are three epochs of one fit."""
     X, y = request.getfixturevalue(data)
@@ -85,7 +65,7 @@ def test_partial_fit_epochs_equal_fit_epochs(
     for _ in range(3):
         stepwise.partial_fit(X, y, **_classes(stepwise, y))
     assert_allclose(stepwise.loss_curve_, once.loss_curve_, rtol=1e-12)
-    assert_allclose(_outputs(stepwise, X), _outputs(once, X), rtol=1e-12)
+    assert_allclose(user_outputs(stepwise, X), user_outputs(once, X), rtol=1e-12)
 
 
 @pytest.mark.parametrize("persist", [_pickle, _joblib], ids=["pickle", "joblib"])
@@ -96,7 +76,7 @@ def test_partial_fit_epochs_equal_fit_epochs(
     ids=["classifier", "regressor"],
 )
 def test_round_trip_then_partial_fit(
-    request, estimator_class, data, solver, persist, dtype, seed
+    request, estimator_class, data, solver, persist, dtype, seed, user_outputs
 ):
     X, y = request.getfixturevalue(data)
     X = X.astype(dtype)
@@ -106,7 +86,7 @@ def test_round_trip_then_partial_fit(
     for _ in range(3):
         model.partial_fit(X, y, **_classes(model, y))
     restored = persist(model)
-    assert_array_equal(_outputs(restored, X), _outputs(model, X))
+    assert_array_equal(user_outputs(restored, X), user_outputs(model, X))
     assert_array_equal(restored.predict(X), model.predict(X))
 
     # Both continue identically: parameters, optimiser state and RNG survive.
