@@ -254,10 +254,12 @@ def test_class_weight_multiplies_sample_weight(noisy_binary, no_convergence_warn
 
 # Both objectives are identical, but they are sums of different lengths and differ
 # by rounding (~1e-16). On separable data the loss heads towards 0 with growing
-# weights and, after ~60 L-BFGS iterations, that rounding grows into a different
-# path (measured: loss curves equal to 1e-13 up to iteration 40). Forty
-# iterations compare the same path; the ConvergenceWarning is expected.
-_EQUIVALENCE_PARAMS = dict(solver="lbfgs", max_iter=40, tol=1e-10, random_state=0)
+# weights and, after ~40 L-BFGS iterations, that rounding grows into a different
+# path (measured at one BLAS thread, where skbp trains problems this small: the
+# binary loss curves first differ by more than 1e-13 at iteration 12, by more
+# than 1e-9 at iteration 40). Thirty-five iterations compare the same path;
+# the ConvergenceWarning is expected.
+_EQUIVALENCE_PARAMS = dict(solver="lbfgs", max_iter=35, tol=1e-10, random_state=0)
 
 
 @pytest.mark.parametrize("kind", ["binary", "multiclass"])

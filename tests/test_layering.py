@@ -2,7 +2,8 @@
 
 From the bottom:
 
-* ``skbp/_core/``: the numeric core. NumPy and SciPy only; it imports nothing
+* ``skbp/_core/``: the numeric core. NumPy and SciPy only (and threadpoolctl
+  for the BLAS thread policy); it imports nothing
   from skbp outside ``_core`` and nothing from scikit-learn, so it runs in a
   REPL on plain arrays.
 * ``skbp/_compat.py``: the only module that names private scikit-learn things.

@@ -496,4 +496,10 @@ def test_one_row_predict(kind, dtype, tmp_path):
         assert_close(got, expected, 1e-12 if dtype == np.float64 else 1e-6)
         predicted = model.predict(row)
         assert predicted.shape == (1,)
-        assert_array_equal(predicted, model.predict(batch)[:1])
+        if kind == "classifier":
+            assert_array_equal(predicted, model.predict(batch)[:1])
+        else:
+            # A regressor predicts its outputs: one row takes BLAS's
+            # matrix-vector kernel and a batch its matrix product, whose float32
+            # sums can round differently in the last bit (seen on Haswell).
+            assert_close(predicted, model.predict(batch)[:1], 1e-6)

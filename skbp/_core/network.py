@@ -31,12 +31,15 @@ estimator module; it imports only NumPy and the core's namespace, activations,
 losses and fast paths.
 """
 
+from contextlib import nullcontext
+
 import numpy as np
 
 from skbp._core import fastpaths
 from skbp._core.activations import ACTIVATIONS
 from skbp._core.losses import OUTPUT_LOSSES
 from skbp._core.namespace import NUMPY, NUMPY_OPS, into
+from skbp._core.threads import prediction_threads
 
 #: Rows per block when predicting on many samples (see ``Network.logits``).
 PREDICT_BLOCK = 2048
@@ -406,7 +409,14 @@ class Network:
         # (numpy#24067, OpenBLAS#1924), which NumPy reports as "invalid value
         # encountered in matmul": seen once in CI, on zeros times finite weights.
         # A real overflow still warns (training runs under its own errstate).
-        with np.errstate(invalid="ignore"):
+        # More than a row: SciPy's BLAS adds the biases, its pool kept at one
+        # thread while NumPy's runs the products (skbp._core.threads).
+        pinning = (
+            nullcontext()
+            if ones is None
+            else prediction_threads(n_rows, max(W_i.shape[1] for W_i in coefs))
+        )
+        with np.errstate(invalid="ignore"), pinning:
             if n_samples == n_rows:  # one block: the result is its buffer
                 return self._forward(
                     coefs, intercepts, [X, *buffers], buffers, ones, layer

@@ -18,6 +18,7 @@ This module must not import scikit-learn or the estimator modules.
 
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,7 @@ import scipy.optimize
 from skbp._core.fastpaths import online_sgd_step
 from skbp._core.minibatches import Minibatches, batch_slices
 from skbp._core.optimizers import SGD
+from skbp._core.threads import training_threads
 
 #: An epoch whose mean loss exceeds this multiple of the loss at the start of the
 #: call (or of 1, whichever is larger) counts as diverged. No run that learns gets
@@ -179,12 +181,16 @@ class SolverState:
         Draws the sample orders and dropout masks.
     samples_seen : int, default=0
         Samples processed by earlier calls (the ``invscaling`` schedule).
+    threads : ThreadChooser or None, default=None
+        Times the steps and sets NumPy's BLAS threads
+        (``skbp._core.threads``); ``fit_stochastic`` sets it for its call.
     """
 
     optimizer: object
     monitor: StoppingMonitor
     rng: np.random.RandomState
     samples_seen: int = 0
+    threads: object = None
 
 
 @dataclass
@@ -333,6 +339,9 @@ def run_epoch(net, theta, grad, batches, options, solver, *, order, hooks):
         )
     n_samples = data.n_samples
     epoch_loss = _EpochLoss()
+    threads = solver.threads
+    if threads is not None:
+        threads.start()
     for batch in batch_slices(n_samples, batch_size):
         X_b, Y_b, sw_b, batch_weight = batches.take(batch, order)
         if batch_weight == 0.0:
@@ -347,6 +356,8 @@ def run_epoch(net, theta, grad, batches, options, solver, *, order, hooks):
             theta, X_b, Y_b, sw_b, alpha, grad, masks, weight_sum=batch_weight
         )
         optimizer.step(theta, grad)
+        if threads is not None:
+            threads.step_done(X_b.shape[0])
         epoch_loss.add(loss, batch_weight)
         if hooks is not None and hooks.batch_end():
             break
@@ -418,16 +429,28 @@ def fit_stochastic(net, theta, data, options, solver, *, validate=None, hooks=No
     History
     """
     run = _StochasticRun(net, theta, data, options, solver, hooks)
-    for _ in range(options.max_iter):
-        started = time.perf_counter()
-        loss = run.train_one_epoch()
-        if loss is None:  # diverged; theta holds the epoch's starting point
-            break
-        score = run.validate(validate)
-        if run.stop_after_epoch(loss, score, time.perf_counter() - started):
-            break
+    batch_rows = min(options.batch_size, data.n_samples)
+    with _blas_threads(net, theta, batch_rows) as solver.threads:
+        for _ in range(options.max_iter):
+            started = time.perf_counter()
+            loss = run.train_one_epoch()
+            if loss is None:  # diverged; theta holds the epoch's starting point
+                break
+            score = run.validate(validate)
+            if run.stop_after_epoch(loss, score, time.perf_counter() - started):
+                break
+    solver.threads = None
     run.best.restore_into(theta)
     return run.history
+
+
+def _blas_threads(net, theta, batch_rows):
+    """The BLAS thread policy of a NumPy training run (``skbp._core.threads``);
+    other array libraries run their own threads."""
+    if not net.namespace.is_numpy:
+        return nullcontext()
+    key = (net.layout.layer_sizes, batch_rows, theta.dtype.str)
+    return training_threads(key, online=batch_rows == 1)
 
 
 class _StochasticRun:
@@ -611,7 +634,8 @@ def fit_lbfgs(net, theta, data, options, *, hooks=None):
     """
     objective = _LbfgsObjective(net, theta, data, options, hooks)
     # Overflow in a trial step only makes the line search back off.
-    with np.errstate(over="ignore", invalid="ignore"):
+    threads = _blas_threads(net, theta, data.n_samples)
+    with np.errstate(over="ignore", invalid="ignore"), threads as objective.threads:
         result = scipy.optimize.minimize(
             objective.loss_and_grad,
             np.array(net.namespace.to_host(theta), dtype=np.float64),
@@ -650,6 +674,7 @@ class _LbfgsObjective:
         self.iteration_open = False
         self.hook_error = None
         self.evaluations = 0
+        self.threads = None  # set by fit_lbfgs: skbp._core.threads
 
     def set_theta(self, x):
         """``theta`` from a float64 host vector of SciPy's."""
@@ -662,7 +687,9 @@ class _LbfgsObjective:
             self.hooks.epoch_begin(self.theta, 0)
             self.iteration_open = True
         self.set_theta(x)
-        data = self.data
+        data, threads = self.data, self.threads
+        if threads is not None:
+            threads.start()
         loss = self.net.loss_and_grad(
             self.theta,
             data.X,
@@ -671,6 +698,8 @@ class _LbfgsObjective:
             self.options.alpha,
             self.grad,
         )
+        if threads is not None:
+            threads.step_done(data.n_samples)
         if self.evaluations == 0:  # at the starting point
             self.history.start_loss = float(loss)
         self.evaluations += 1
