@@ -17,6 +17,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification, make_regression
 
 from skbp import BPClassifier, BPRegressor
+from skbp._core import minibatches
 
 # The fits here under-train on purpose.
 pytestmark = pytest.mark.usefixtures("no_convergence_warning")
@@ -220,6 +221,30 @@ def test_layouts_without_sample_weight(kind, layout, config, tmp_path):
     # No weights: the online step's fast loop, the unweighted loss.
     X, y, _ = read_only(*LAYOUTS[layout](tmp_path, *DATA[kind]))
     check_like_plain(kind, config, X, y, None)
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+@pytest.mark.parametrize("kind", KINDS)
+def test_fortran_arrays_too_large_to_copy_are_gathered_by_columns(
+    kind, config, monkeypatch
+):
+    # Shuffled batches of a Fortran-ordered X come from a C-ordered copy, except
+    # above a size limit: then from the transpose, column by column. Forced here.
+    monkeypatch.setattr(minibatches, "ROW_MAJOR_COPY_BYTES", 0)
+    X, y, sw = DATA[kind]
+    check_like_plain(kind, config, np.asfortranarray(X), y, sw)
+
+
+def test_fortran_gathers_equal_row_gathers():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((50, 7))
+    rows = rng.permutation(50)[:13]
+    for limit in (0, minibatches.ROW_MAJOR_COPY_BYTES):
+        source = minibatches._row_major(np.asfortranarray(X)) if limit else None
+        X_F = np.asfortranarray(X) if source is None else source
+        assert X_F.flags.c_contiguous == bool(limit)  # copied only below the limit
+        buffer = np.empty((16, 7))
+        assert_array_equal(minibatches._gather_rows(X_F, rows, buffer), X[rows])
 
 
 #: float32 layouts: compared with the same data as a plain float32 array.
