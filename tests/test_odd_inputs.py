@@ -528,3 +528,36 @@ def test_one_row_predict(kind, dtype, tmp_path):
             # matrix-vector kernel and a batch its matrix product, whose float32
             # sums can round differently in the last bit (seen on Haswell).
             assert_close(predicted, model.predict(batch)[:1], 1e-6)
+
+
+# ------------------------------------------- one-row DataFrames at predict time
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_dataframes_at_predict_time_take_the_fast_path_only_when_it_is_safe(
+    kind, monkeypatch
+):
+    # A DataFrame with the fitted names and NumPy number columns skips
+    # scikit-learn's per-column checks; anything else gets them, warnings and
+    # errors included.
+    pd = pytest.importorskip("pandas")
+    X, y, _ = DATA[kind]
+    names = [f"f{i}" for i in range(X.shape[1])]
+    frame = pd.DataFrame(X, columns=names)
+    model = make(kind, "adam").fit(frame, y)
+    with pytest.warns(UserWarning, match="feature names"):
+        expected = outputs(model, X[:3])
+    with monkeypatch.context() as patch:
+        patch.setattr("skbp._validation.validate_data", None)  # not called
+        assert_close(outputs(model, frame.iloc[:3]), expected)
+        assert_close(outputs(model, frame.iloc[:1]), expected[:1])
+    mixed = frame.iloc[:3].astype({names[0]: np.float32, names[1]: np.int64})
+    with pytest.warns(UserWarning, match="feature names"):
+        mixed_expected = outputs(model, mixed.to_numpy(np.float64))
+    assert_close(outputs(model, mixed), mixed_expected)
+    with pytest.raises(ValueError, match="feature names"):
+        outputs(model, frame.iloc[:3, ::-1])
+    with pytest.raises(ValueError, match="NaN"):
+        outputs(model, frame.iloc[:3].assign(**{names[0]: np.nan}))
+    nullable = frame.iloc[:3].astype({names[0]: "Float64"})
+    assert_close(outputs(model, nullable), expected)
