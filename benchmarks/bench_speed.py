@@ -22,6 +22,8 @@ Scenarios (skbp parameter names; MLPClassifier gets ``learning_rate_init`` and
 - S5 regression: BPRegressor against MLPRegressor on make_friedman1(20,000 x 10,
   noise 1), standardised X, (100,), relu, adam, batch 200, 20 epochs; the
   accuracy columns hold the held-out R².
+- T threads, L input layouts, P pipeline, Y PyTorch yardstick: tables of their
+  own, from ``bench_users.py`` (see its docstring).
 
 Usage::
 
@@ -47,6 +49,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import bench_users
 import numpy as np
 import scipy
 import sklearn
@@ -64,7 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS_PAGE = ROOT / "docs" / "performance.rst"
 BEGIN_MARKER = ".. BEGIN BENCH TABLE"
 END_MARKER = ".. END BENCH TABLE"
-ALL_SCENARIOS = ("S1", "S2", "S3", "S4", "S5")
+ALL_SCENARIOS = ("S1", "S2", "S3", "S4", "S5", *bench_users.KEYS)
 MIB = 2.0**20
 
 # ------------------------------------------------------------------- scenarios
@@ -614,8 +617,12 @@ def skbp_digest():
     return digest.hexdigest()[:12]
 
 
-def write_docs(report_lines, meta):
-    """Replace the text between the markers of docs/performance.rst."""
+def write_docs(report_lines, meta, sections=()):
+    """Replace the text between the markers of docs/performance.rst.
+
+    The main table comes first, then each of ``sections`` (bench_users' tables)
+    as a subsection of its own.
+    """
     text = DOCS_PAGE.read_text()
     if BEGIN_MARKER not in text or END_MARKER not in text:
         raise SystemExit(
@@ -642,6 +649,7 @@ def write_docs(report_lines, meta):
         "::",
         "",
         *("   " + line if line else "" for line in report_lines),
+        *bench_users.rst_sections(sections),
         "",
         END_MARKER,
     ]
@@ -680,10 +688,11 @@ def parse_args(argv):
     parser.add_argument(
         "--scenarios",
         default=",".join(ALL_SCENARIOS),
-        help="comma-separated subset of S1,S2,S3,S4,S5",
+        help="comma-separated subset of S1,S2,S3,S4,S5 and T (threads), L "
+        "(layouts), P (pipeline), Y (PyTorch)",
     )
     parser.add_argument(
-        "--rounds", type=int, default=None, help="override the rounds of S1-S3"
+        "--rounds", type=int, default=None, help="override the rounds of S1-S3, T-Y"
     )
     parser.add_argument(
         "--write-docs",
@@ -791,32 +800,36 @@ def main(argv=None):
         f"{meta['load_start']:.2f} ({meta['cpu_count']} CPUs)"
     )
     limits = None if args.threads == "default" else args.threads
-    with threadpool_limits(limits=limits), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        rows, flops_info = run(args, log)
+        with threadpool_limits(limits=limits):
+            rows, flops_info = run(args, log)
+        # Outside the limits: T and P time the default threads too.
+        sections = bench_users.run_user_scenarios(args, log, sys.modules[__name__])
     meta["load_end"] = os.getloadavg()[0]
     meta["seconds"] = time.perf_counter() - start
 
-    report = format_table(rows, args.quick)
+    report = format_table(rows, args.quick) if rows else []
     if flops_info:
         report += ["", *format_gflops(flops_info, args.quick)]
     log("")
     if args.quick:
         log("QUICK RUN: reduced sizes and rounds; ratios are not meaningful.")
-    log("\n".join(report))
+    log("\n".join(report + bench_users.text_lines(sections)))
     log(
         f"\nBLAS threads: {args.threads}; 1-min load average: start "
         f"{meta['load_start']:.2f}, end {meta['load_end']:.2f}; "
         f"total {meta['seconds']:.1f} s"
     )
     if args.write_docs:
-        write_docs(report, meta)
+        write_docs(report, meta, sections)
         log(f"wrote the table into {DOCS_PAGE}")
     if args.json:
         payload = {
             "meta": meta,
             "rows": [vars(row) for row in rows],
             "gflops": flops_info,
+            "sections": [vars(section) for section in sections],
         }
         Path(args.json).write_text(json.dumps(payload, indent=2, default=str))
         log(f"wrote {args.json}")
