@@ -273,3 +273,48 @@ def test_a_one_row_prediction_does_not_enter_the_policy(data, monkeypatch):
     model.predict_proba(X[:1])
     with pytest.raises(AssertionError, match="thread policy"):
         model.predict_proba(X[:200])
+
+
+def _fit_in_worker(X, y):
+    """Fit in a joblib worker; return its NumPy pool's count and every count the
+    thread policy set there."""
+    set_counts = []
+    pools = threads._pools()
+    original = pools.set_numpy
+
+    def recording(n_threads):
+        set_counts.append(n_threads)
+        original(n_threads)
+
+    pools.set_numpy = recording
+    try:
+        cap = pools.numpy_threads()
+        BPClassifier(hidden_layer_sizes=(256, 256), max_iter=3).fit(X, y)
+    finally:
+        del pools.set_numpy
+    return cap, set_counts
+
+
+def test_joblib_workers_are_not_oversubscribed(data):
+    # joblib's workers run with cores // n_jobs BLAS threads; a fit there stays
+    # within that, as GridSearchCV(n_jobs=...) relies on.
+    joblib = pytest.importorskip("joblib")
+    X, y = data
+    results = joblib.Parallel(n_jobs=2, backend="loky")(
+        joblib.delayed(_fit_in_worker)(X, y) for _ in range(2)
+    )
+    for cap, set_counts in results:
+        assert cap == max(1, joblib.cpu_count() // 2)
+        assert all(n <= cap for n in set_counts)
+
+
+def test_a_remembered_choice_is_left_at_the_first_collapsing_step(clock):
+    busy = {"now": False}
+    pools = SimulatedPools(lambda n: 2e-1 if busy["now"] and n > 1 else 4e-3 / n)
+    run_steps(threads.ThreadChooser(pools, 2, key="a"), pools, clock, 300)
+    assert pools.n_threads == 2
+    busy["now"] = True  # the next fit of the same shape, on a busy machine
+    chooser = threads.ThreadChooser(pools, 2, key="a")
+    used = run_steps(chooser, pools, clock, 300)
+    assert used[:2] == [2, 1]  # one collapsing step, then the probe at one
+    assert used[1:].count(2) <= 2

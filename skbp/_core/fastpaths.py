@@ -190,6 +190,60 @@ def _numpy_forward(activation):
     return lambda z, out: activation.forward(NUMPY_OPS, z, out)
 
 
+class _OnlineLayers:
+    """What each layer of the fused online step reads and writes: views of
+    ``theta`` and 1-D buffers, laid out once per fit (see ``online_sgd_step``).
+    """
+
+    def __init__(self, net, theta):
+        layout, dtype = net.layout, theta.dtype
+        ws = net._workspace(0, dtype)  # 0 rows: 1-D buffers
+        W, b = layout.views(theta)
+        self.weights = theta[: layout.n_weights]
+        self.biases = theta[layout.n_weights :]
+        # All deltas in one vector laid out like the biases, so that every bias
+        # is updated by one BLAS call: b <- b - lr * delta.
+        self.delta_flat = np.empty(self.biases.shape, dtype=dtype)
+        delta = [
+            self.delta_flat[s.start - layout.n_weights : s.stop - layout.n_weights]
+            for s in layout.bias_slices
+        ]
+        last = layout.n_layers - 1
+        z, self.outputs = ws.z, ws.a[:-1]  # outputs[i] = a[i + 1] = f(z[i])
+        hidden = [_numpy_forward(f) for f in net._hidden]
+        sizes = layout.layer_sizes[1:]
+        # W.T is each weight matrix's Fortran-ordered view: BLAS gemv reads it
+        # as it is and ger updates it in place.
+        W_T = [W_i.T for W_i in W]
+        # Per hidden layer: (W.T, b, z, width, f, a[i + 1]).
+        self.forward = list(
+            zip(W_T[:last], b[:last], z[:last], sizes, hidden, self.outputs)
+        )
+        self.output = (W_T[last], b[last], z[last], delta[last], sizes[-1])
+        # Per hidden layer from the top: (f', z[i - 1], a[i], W[i].T, delta[i],
+        # delta[i - 1]); f'(z[i - 1]) is read from a[i], written over z[i - 1].
+        self.backward = [
+            (net._hidden[i - 1].derivative, z[i - 1], self.outputs[i - 1])
+            + (W_T[i], delta[i], delta[i - 1])
+            for i in range(last, 0, -1)
+        ]
+        # W <- W - lr * outer(a[i], delta[i]), as a rank-1 update of W.T.
+        self.updates = list(zip(W_T, delta))
+
+
+def _online_output_loss(net):
+    """``loss(logits, y, out) -> (loss, delta)`` on one sample's 1-D logits."""
+    loss_fn = numpy_loss(net.loss_name, net.output)
+    if loss_fn is softmax_log_loss and not net.loss_params:
+        return _softmax_log_loss_one
+    loss_params = net.loss_params
+
+    def output_loss(logits, y, out):
+        return loss_fn(NUMPY_OPS, logits, y, out, **loss_params)
+
+    return output_loss
+
+
 def online_sgd_step(net, theta, alpha, learning_rate):
     """Build the fused online SGD step ``step(x, y, weight) -> loss``.
 
@@ -221,55 +275,15 @@ def online_sgd_step(net, theta, alpha, learning_rate):
         ``weight`` (which only scales the L2 term: a single sample's weight
         cancels in the weighted mean); returns the loss before the update.
     """
-    layout, ops, dtype = net.layout, NUMPY_OPS, theta.dtype
-    ws = net._workspace(0, dtype)  # 0 rows: 1-D buffers
-    W, b = layout.views(theta)
-    weights = theta[: layout.n_weights]
-    biases = theta[layout.n_weights :]
-    # All deltas in one vector laid out like the biases, so that every bias is
-    # updated by one BLAS call: b <- b - lr * delta.
-    delta_flat = np.empty(biases.shape, dtype=dtype)
-    delta = [
-        delta_flat[s.start - layout.n_weights : s.stop - layout.n_weights]
-        for s in layout.bias_slices
-    ]
-    last = layout.n_layers - 1
-    z, outputs = ws.z, ws.a[:-1]  # outputs[i] = a[i + 1] = f(z[i])
-    hidden = [_numpy_forward(f) for f in net._hidden]
-    # Per hidden layer, what its forward step reads and writes.
-    sizes = layout.layer_sizes[1:]
-    forward_layers = list(
-        zip([W_i.T for W_i in W[:last]], b[:last], z[:last], sizes, hidden, outputs)
-    )
-    # Per hidden layer from the top, what its delta's step reads and writes
-    # (f'(z[i - 1]) is read from a[i] and written over z[i - 1]).
-    backward_layers = [
-        (
-            net._hidden[i - 1].derivative,
-            z[i - 1],
-            outputs[i - 1],
-            W[i].T,
-            delta[i],
-            delta[i - 1],
-        )
-        for i in range(last, 0, -1)
-    ]
-    # W <- W - lr * outer(a[i], delta[i]) updates W.T, the Fortran-ordered view
-    # that BLAS ger updates in place.
-    updates = [(W_i.T, delta_i) for W_i, delta_i in zip(W, delta)]
-    loss_fn = numpy_loss(net.loss_name, net.output)
-    if loss_fn is softmax_log_loss and not net.loss_params:
-        output_loss = _softmax_log_loss_one
-    else:
-        loss_params = net.loss_params
-
-        def output_loss(logits, y, out):
-            return loss_fn(ops, logits, y, out, **loss_params)
-
+    ops, dtype = NUMPY_OPS, theta.dtype
+    layers = _OnlineLayers(net, theta)
+    forward_layers, backward_layers = layers.forward, layers.backward
+    updates, outputs = layers.updates, layers.outputs
+    W_out_T, b_out, z_out, delta_out, n_out = layers.output
+    weights, biases, delta_flat = layers.weights, layers.biases, layers.delta_flat
+    output_loss = _online_output_loss(net)
     ger, gemv = blas("ger", dtype), blas("gemv", dtype)
     dot, _, scal, axpy = _level1(dtype)
-    W_out_T, b_out, z_out, delta_out = W[last].T, b[last], z[last], delta[last]
-    n_out = sizes[-1]
     n_biases, lr, alpha = biases.shape[0], float(learning_rate), float(alpha)
 
     def step(x, y, weight):

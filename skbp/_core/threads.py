@@ -16,13 +16,17 @@ thread (2.9 s against 0.12 s on 2 cores). The policy, measured on that machine:
   fastest on the run's own steps**: a probe times a few steps at one thread,
   then at two, four, ... up to the pool's current count, and keeps the first
   count that is not at least 10% faster than the best before it; it probes again
-  after 64, 128, 256, ... steps, so a machine that becomes busy (or idle) in the
-  middle of a fit is noticed. Threads pay on large layers of an idle machine
-  (the (256, 256) network on 40k rows: 0.58 s against 0.87 s at one thread) and
-  cost 2.7-3.2x on a machine where another process keeps one core busy, which
-  the probe sees at once. The choice is remembered per network shape for the
-  process, so ``partial_fit`` chunks, ``fit_stream`` and the folds of a
-  search start from it instead of probing each time.
+  after 64, 128, 256, ... steps, and at once when a step at more than one
+  thread takes three times what the choice measured, so a machine that
+  becomes busy (or idle) in the middle of a fit is noticed. Threads pay on
+  large layers of an idle machine (the (256, 256) network on 40k rows: 0.58 s
+  against 0.87 s at one thread) and cost 2.7-3.2x on a machine where another
+  process keeps one core busy, which the probe sees at once; runs whose steps
+  take under a millisecond at one thread stay there (``MIN_STEP_SECONDS``).
+  The choice is remembered per network shape for the process, so
+  ``partial_fit`` chunks, ``fit_stream`` and the folds of a search start from
+  it instead of probing each time (and leave it at their first slow step, or
+  after 64 steps, whichever comes first).
 - **One-row steps** (online training, ``batch_size=1``) use one thread: their
   products are too small for threads, and the clock would cost more than a
   probe could win.
@@ -45,6 +49,7 @@ OpenBLAS), there is one pool and nothing to pin; the probe still chooses its
 threads. This module imports only NumPy, SciPy and threadpoolctl.
 """
 
+import math
 import os
 import threading
 import time
@@ -235,13 +240,17 @@ class ThreadChooser:
         self.threads = None
         self.probe = None
         self.next_probe_at = 0.0  # perf_counter time before which none starts
+        self.period = FIRST_PERIOD
+        self.expected = math.inf  # seconds a row at the chosen count
         remembered = _REMEMBERED.get(key)
         if remembered is None or remembered[0] > cap:
-            self.period = FIRST_PERIOD
             self._begin_probe()
         else:
-            n_threads, self.period = remembered
+            # Trusted until a step says otherwise (the watchdog in step_done)
+            # or the first period ends.
+            n_threads, self.expected = remembered
             self.countdown = self.period
+            self.period *= 2
             self._use(n_threads)
         self.last = time.perf_counter()
 
@@ -256,6 +265,10 @@ class ThreadChooser:
         if self.probe is None:
             self.countdown -= 1
             if self.countdown <= 0 and now >= self.next_probe_at:
+                self._begin_probe()
+            elif self.threads > 1 and seconds > ABORT_FACTOR * self.expected * n_rows:
+                # The watchdog: threads that paid collapse when another
+                # process takes a core; fewer may help at once.
                 self._begin_probe()
             return
         if _shared():  # a fit in another thread: one thread each
@@ -294,13 +307,16 @@ class ThreadChooser:
         self._use(self.ladder[0])
 
     def _decide(self, n_threads, now):
-        lost = self.probe["lost"] if self.probe is not None else 0.0
+        probe = self.probe
+        lost = probe["lost"] if probe is not None else 0.0
+        best = probe["best"] if probe is not None else None
+        self.expected = best[1] if best is not None else math.inf
         self.probe = None
         self._use(n_threads)
         self.countdown = self.period
         self.next_probe_at = now + PROBE_BUDGET * lost
         _REMEMBERED.pop(self.key, None)  # re-inserted as the newest
-        _REMEMBERED[self.key] = (n_threads, self.period)
+        _REMEMBERED[self.key] = (n_threads, self.expected)
         if len(_REMEMBERED) > MAX_REMEMBERED:
             del _REMEMBERED[next(iter(_REMEMBERED))]
         self.period = min(2 * self.period, MAX_PERIOD)
