@@ -13,8 +13,10 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, load_iris
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import log_loss
+from sklearn.preprocessing import StandardScaler
 
 from skbp import BPClassifier, BPRegressor
 
@@ -424,3 +426,29 @@ def test_overflowing_data_leave_a_fitted_model_as_it_was(
             model.fit(huge, y)
     assert pickle.dumps(model) == before
     assert_array_equal(outputs(X), expected)
+
+
+def test_divergence_keeps_the_lowest_loss_parameters_seen():
+    # sgd at 3 with momentum on iris: the loss falls to 0.63 after epoch 1,
+    # then swings up; from epoch 5 it is over 100x that. The model kept is the
+    # one after epoch 1 (not the one before the diverging epoch, loss 7.1).
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    params = dict(solver="sgd", learning_rate=3.0, momentum=0.9, random_state=0)
+    clf = BPClassifier(max_iter=100, **params)
+    with pytest.warns(ConvergenceWarning, match="diverged") as record:
+        clf.fit(X, y)
+    message = str(record[0].message)
+    assert "more than 100 times its lowest value so far" in message
+    assert "The parameters after epoch 1 are kept" in message
+    assert clf.n_iter_ > 1  # it ran on past the lowest epoch
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        after_one = BPClassifier(max_iter=1, **params).fit(X, y)
+    for kept, expected in zip(
+        clf.coefs_ + clf.intercepts_, after_one.coefs_ + after_one.intercepts_
+    ):
+        assert_array_equal(kept, expected)
+    lowest = float(message.split("so far (")[1].split(" ")[0])
+    # The same loss (the message rounds it to three digits; L2 aside).
+    assert log_loss(y, clf.predict_proba(X)) <= 1.005 * lowest

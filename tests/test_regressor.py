@@ -576,7 +576,8 @@ def test_divergence_message_quotes_the_starting_loss(friedman):
     with pytest.warns(ConvergenceWarning, match="diverged") as record:
         reg.fit(X, y)
     message = str(record[0].message)
-    assert f"from {reg.loss_curve_[0]:.3g} at the start" in message
+    assert f"{reg.loss_curve_[0]:.3g} at the start" in message
+    assert "more than 100 times its lowest value so far" in message
 
 
 # -------------------------------------------------- L-BFGS, multi-output
