@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-oldest lint docs bench bench-quick bench-defaults bench-stream bench-array-api clean
+.PHONY: demo test test-oldest lint docs dist bench bench-quick bench-defaults bench-stream bench-array-api clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ $(VENV)/.installed-docs: $(BIN)/activate pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[docs]"
 	touch $@
 
+$(VENV)/.installed-dist: $(BIN)/activate
+	$(BIN)/python -m pip install --quiet build twine
+	touch $@
+
 demo: $(VENV)/.installed-demo
 	$(BIN)/python -m skbp $(ARGS)
 
@@ -36,6 +40,15 @@ test: $(VENV)/.installed-test lint
 docs: $(VENV)/.installed-docs
 	$(MAKE) -C docs clean
 	cd docs && ../$(BIN)/sphinx-build -W --keep-going -b html . _build/html
+
+# The sdist and the wheel into a fresh dist/ (the wheel built from the unpacked
+# sdist, so a file missing from the sdist breaks it), then twine's check of their
+# metadata and README rendering, warnings as errors. What they contain and that
+# the wheel installs in a fresh venv: tests/test_dist.py.
+dist: $(VENV)/.installed-dist
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
 
 # Speed against MLPClassifier and MLPRegressor; writes docs/performance.rst.
 # ARGS="--threads default" uses the machine's BLAS threads instead of 1.
@@ -68,4 +81,4 @@ bench-array-api: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_array_api.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(OLDEST) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(OLDEST) build dist *.egg-info .pytest_cache .ruff_cache

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skbp import BPClassifier, BPRegressor
@@ -116,6 +117,69 @@ def test_constructor_and_plot(pyplot):
     assert display.plot() is display
     assert set(display.lines_) == {"training_loss", "validation_score"}
     assert display.lines_["training_loss"].get_label() == "net: training loss"
+
+
+def _covered_by_legend(display):
+    """The lines of the display's figure that its legend's box meets, by name."""
+    from matplotlib.path import Path
+
+    figure = display.figure_
+    figure.canvas.draw()
+    box = display.ax_.get_legend().get_window_extent()
+    covered = []
+    for axes in figure.axes:
+        for line in axes.get_lines():
+            points = line.get_transform().transform(line.get_xydata())
+            # A data point inside the box, or a segment between two crossing it.
+            if box.count_contains(points) or Path(points).intersects_bbox(
+                box, filled=False
+            ):
+                covered.append(line.get_label())
+    return covered
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16, y
+
+
+@pytest.mark.parametrize("early_stopping", [True, False], ids=["early", "plain"])
+def test_legend_covers_no_line_on_digits(pyplot, digits, early_stopping):
+    # The typical picture: the loss falls from the top left, the validation
+    # score (twin axes) rises to the top right. loc="best" on the loss axes
+    # alone put the legend in the upper right, over the validation score.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = BPClassifier(
+            early_stopping=early_stopping, max_iter=60, random_state=0
+        ).fit(*digits)
+    display = TrainingCurveDisplay.from_estimator(clf, name="BPClassifier")
+    assert len(display.lines_) == (3 if early_stopping else 1)
+    assert _covered_by_legend(display) == []
+    legend_box = display.ax_.get_legend().get_window_extent()
+    assert display.ax_.bbox.contains(*legend_box.p0)  # inside the axes: room there
+    assert display.ax_.bbox.contains(*legend_box.p1)
+
+
+@ESTIMATORS
+def test_legend_covers_no_line_of_either_estimator(
+    pyplot, request, estimator_class, data
+):
+    clf = _fit(*request.getfixturevalue(data), estimator_class, early_stopping=True)
+    assert _covered_by_legend(TrainingCurveDisplay.from_estimator(clf)) == []
+
+
+def test_legend_goes_above_axes_full_of_lines(pyplot):
+    # Curves that leave no room inside the axes: the legend goes above them,
+    # and the figure the display made lowers its axes to keep the legend in it.
+    rng = np.random.default_rng(0)
+    curves = rng.random((3, 200))
+    display = TrainingCurveDisplay(*curves, estimator_name="net").plot()
+    assert _covered_by_legend(display) == []
+    legend_box = display.ax_.get_legend().get_window_extent()
+    assert legend_box.y0 >= display.ax_.bbox.y1
+    assert legend_box.y1 <= display.figure_.bbox.y1
 
 
 def test_missing_matplotlib_raises_with_hint(monkeypatch, iris):

@@ -8,6 +8,7 @@ matplotlib is optional (the ``skbp[plot]`` extra): it is imported inside
 ``plot`` only, so importing this module never needs it.
 """
 
+import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from skbp._tools import import_optional
@@ -15,6 +16,73 @@ from skbp._tools import import_optional
 __all__ = ["TrainingCurveDisplay"]
 
 _MATPLOTLIB_HINT = "TrainingCurveDisplay needs matplotlib: pip install 'skbp[plot]'"
+
+#: The legend's places inside the axes, in the order matplotlib's "best" tries them.
+_INSIDE = (
+    "upper right",
+    "upper left",
+    "lower left",
+    "lower right",
+    "right",
+    "center left",
+    "center right",
+    "lower center",
+    "upper center",
+    "center",
+)
+
+
+def _line_points(figure):
+    """The finite points of every visible line of the figure, in display pixels."""
+    for axes in figure.axes:
+        axes.get_xlim(), axes.get_ylim()  # autoscales now, not at the next draw
+        for line in axes.get_lines():
+            if line.get_visible():
+                points = line.get_transform().transform(line.get_xydata())
+                yield points[np.isfinite(points).all(axis=1)]
+
+
+def _covers(legend, lines):
+    """Whether the legend's box, 2 points wider (a line's width), meets a line."""
+    from matplotlib.path import Path  # imported by plot already
+
+    box = legend.get_window_extent().padded(2 * legend.axes.figure.dpi / 72)
+    return any(
+        box.count_contains(points)
+        or (len(points) > 1 and Path(points).intersects_bbox(box, filled=False))
+        for points in lines
+    )
+
+
+def _place_legend(ax, handles, make_room):
+    """One legend for ``handles``, where it covers no line of the figure.
+
+    matplotlib's ``loc="best"`` avoids only the lines of the legend's own axes,
+    so it laid the legend over the validation score of the twin axes. This tries
+    the same places inside the axes against the lines of every axes of the
+    figure, as they are now; if each covers one, the legend goes above the axes,
+    outside the data, in as many columns as fit the axes' width. ``make_room``
+    (a figure of our own) lowers the axes' top if the figure would clip it.
+    """
+    labels = [handle.get_label() for handle in handles]
+    lines = list(_line_points(ax.figure))
+    for loc in _INSIDE:
+        legend = ax.legend(handles, labels, loc=loc)
+        if not _covers(legend, lines):
+            return legend
+    for ncols in range(len(handles), 0, -1):
+        legend = ax.legend(
+            handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1), ncols=ncols
+        )
+        if legend.get_window_extent().width <= ax.bbox.width:
+            break
+    figure = ax.figure
+    gap = 4 * figure.dpi / 72  # 4 points between the legend and the figure's top
+    overflow = legend.get_window_extent().y1 + gap - figure.bbox.y1
+    if make_room and overflow > 0 and figure.get_layout_engine() is None:
+        top = ax.get_position().y1 - overflow / figure.bbox.height
+        figure.subplots_adjust(top=top)
+    return legend
 
 
 class TrainingCurveDisplay:
@@ -127,6 +195,12 @@ class TrainingCurveDisplay:
     def plot(self, ax=None, *, name=None):
         """Draw the curves.
 
+        One legend, on ``ax``, names the lines of both axes. It goes to the first
+        place inside the axes, in the order of matplotlib's ``loc="best"``, where
+        it covers no line of the figure (the twin axes' validation score
+        included); if every place would, above the axes, where a new figure
+        makes room for it.
+
         Parameters
         ----------
         ax : matplotlib Axes, default=None
@@ -149,7 +223,8 @@ class TrainingCurveDisplay:
         True
         """
         plt = import_optional("matplotlib.pyplot", _MATPLOTLIB_HINT)
-        if ax is None:
+        own_figure = ax is None
+        if own_figure:
             _, ax = plt.subplots()
         name = self.estimator_name if name is None else name
         prefix = "" if name is None else f"{name}: "
@@ -184,9 +259,8 @@ class TrainingCurveDisplay:
                 label=f"{prefix}validation score",
             )
             ax_score.set_ylabel("validation score")
-        # One legend for the lines of both axes.
-        handles = list(lines.values())
-        ax.legend(handles, [line.get_label() for line in handles])
+        # One legend for the lines of both axes, on ax, covering neither's.
+        _place_legend(ax, list(lines.values()), make_room=own_figure)
 
         self.ax_ = ax
         self.ax_score_ = ax_score
