@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from skbp._tools.demo import main
@@ -201,3 +202,23 @@ def test_help_via_python_m_skbp():
     ):
         assert option in result.stdout
     assert "skbp[plot]" in result.stdout
+
+
+def test_classic_reports_the_spread_over_seeds(capsys):
+    # One run of online training depends on its seed (seed 0 leaves an output
+    # unit stuck): --classic also fits the next four seeds and prints their
+    # held-out accuracies, median and range.
+    assert main(["--classic", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "held-out accuracy over seeds 0-4" in out
+    line = out.split("held-out accuracy over seeds 0-4")[1].splitlines()[1]
+    scores = [float(part.split(": ")[1]) for part in line.split("  ") if part]
+    assert len(scores) == 5 and all(0.0 <= a <= 1.0 for a in scores)
+    assert f"median {np.median(scores):.3f}" in out
+
+
+def test_seeds_is_an_option_and_one_seed_reports_no_spread(capsys):
+    assert main(["--epochs", "1", "--seeds", "2", "--random-state", "3"]) == 0
+    assert "held-out accuracy over seeds 3-4" in capsys.readouterr().out
+    assert main(["--classic", "--epochs", "1", "--seeds", "1"]) == 0
+    assert "over seeds" not in capsys.readouterr().out

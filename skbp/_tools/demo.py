@@ -42,6 +42,13 @@ CLASSIC_PARAMS = {
     "max_iter": 20,
 }
 
+#: Seeds the ``--classic`` run reports its spread over (``--seeds``): one run of
+#: the seed's configuration depends on its seed (held-out accuracy 0.880 for
+#: seed 0, a stuck output unit; from 0.873 to 0.980 over seeds 0-19, median
+#: 0.970; 0.969 over seeds 0-4), and four more fits of 0.6 s keep the demo as
+#: quick as it was before the online step got faster.
+CLASSIC_SEEDS = 5
+
 TEST_SIZE = 0.25
 
 
@@ -227,6 +234,18 @@ def _add_run_options(parser):
             "(batch size 1) without momentum, learning rate 0.1, no L2 penalty, "
             f"{CLASSIC_PARAMS['max_iter']} epochs, pixels scaled to [0, 1] by "
             "dividing by 16; other options given explicitly override these"
+        ),
+    )
+    parser.add_argument(
+        "--seeds",
+        type=_positive_int,
+        default=None,
+        metavar="INT",
+        help=(
+            "also fit the same configuration with the next INT - 1 seeds (each "
+            "its own split, weights and order) and report the spread of the "
+            f"held-out accuracy (default: 1; --classic: {CLASSIC_SEEDS}): one run "
+            "of online training depends on its seed"
         ),
     )
     parser.add_argument(
@@ -417,6 +436,35 @@ def format_confusion_matrix(cm, labels):
     return "\n".join(lines)
 
 
+def _report_seeds(params, classic, first_seed, n_seeds, first_accuracy):
+    """Fit the configuration with the next seeds; print the accuracy spread."""
+    scores = [first_accuracy]
+    for seed in range(first_seed + 1, first_seed + n_seeds):
+        X_train, X_test, y_train, y_test = load_split(classic, seed)
+        clf = BPClassifier(**{**params, "random_state": seed, "verbose": 0})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X_train, y_train)
+        scores.append(clf.score(X_test, y_test))
+    last = first_seed + n_seeds - 1
+    print()
+    print(
+        f"held-out accuracy over seeds {first_seed}-{last} (each its own split, "
+        "initial weights and sample order):"
+    )
+    print(
+        "  "
+        + "  ".join(
+            f"{s}: {a:.3f}" for s, a in zip(range(first_seed, last + 1), scores)
+        )
+    )
+    print(
+        f"  median {np.median(scores):.3f}, from {min(scores):.3f} to "
+        f"{max(scores):.3f}. One run of online training depends on its seed; "
+        "the median is what the configuration typically gives."
+    )
+
+
 def _report(clf, X_train, y_train, X_test, y_test):
     y_pred = clf.predict(X_test)
     accuracy = accuracy_score(y_test, y_pred)
@@ -582,6 +630,10 @@ def main(argv=None):
         # fit, before any training: report it like a usage error.
         return _usage_error(parser, str(exc))
     y_pred = _report(clf, X_train, y_train, X_test, y_test)
+    n_seeds = args.seeds or (CLASSIC_SEEDS if args.classic else 1)
+    if n_seeds > 1:
+        first = accuracy_score(y_test, y_pred)
+        _report_seeds(params, args.classic, args.random_state, n_seeds, first)
     if args.plot is not None:
         save_plot(args.plot, clf, y_test, y_pred)
         print(f"\nplot written to {args.plot}")
