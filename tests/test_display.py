@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from skbp import BPClassifier, BPRegressor
 from skbp._tools.display import TrainingCurveDisplay
 
-HINT = "pip install 'skbp[plot]'"
+HINT = "pip install matplotlib"
 
 
 @pytest.fixture

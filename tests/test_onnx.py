@@ -343,7 +343,9 @@ def test_missing_skl2onnx_says_what_to_install(monkeypatch):
     X, y = _data("binary", np.float32)
     clf = _fit(BPClassifier((3,), solver="lbfgs", max_iter=5), X, y)
     monkeypatch.setitem(sys.modules, "skl2onnx", None)
-    with pytest.raises(ImportError, match=re.escape('pip install "skbp[onnx]"')):
+    with pytest.raises(
+        ImportError, match=re.escape('pip install "skl2onnx>=1.19.1" onnxruntime')
+    ):
         to_onnx(clf, X[:1])
 
 

@@ -14,10 +14,10 @@ There are two ways to save it, for two situations:
   ``pickle.load`` **run code from the file**: a file crafted by someone else can
   do anything your account can do. Load only files you wrote yourself or fully
   trust.
-- `skops <https://skops.readthedocs.io>`_ (``pip install "skbp[skops]"``) for
-  files from elsewhere (a colleague, a model hub, a download). ``skops.io.load``
-  rebuilds the object without executing code from the file, and refuses every
-  type you have not trusted explicitly.
+- `skops <https://skops.readthedocs.io>`_ (``pip install skops``, or the
+  ``skops`` extra) for files from elsewhere (a colleague, a model hub, a
+  download). ``skops.io.load`` rebuilds the object without executing code from
+  the file, and refuses every type you have not trusted explicitly.
 """
 
 # %%

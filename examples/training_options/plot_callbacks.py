@@ -130,8 +130,8 @@ plt.show()
 # A progress bar
 # --------------
 # ``ProgressBar`` draws a live bar for the fit and each epoch in a terminal or a
-# notebook (it needs rich: ``pip install "skbp[progress]"``). It is not run here,
-# since its output is meant for a live display::
+# notebook (it needs rich: ``pip install rich``, the ``progress`` extra). It is
+# not run here, since its output is meant for a live display::
 #
 #     from sklearn.callback import ProgressBar
 #

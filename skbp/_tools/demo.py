@@ -26,7 +26,10 @@ from sklearn.preprocessing import StandardScaler
 from skbp import BPClassifier
 from skbp._core.activations import ACTIVATIONS, ALIASES
 
-PLOT_HINT = "--plot needs matplotlib: pip install 'skbp[plot]'"
+PLOT_HINT = (
+    "--plot needs matplotlib: pip install matplotlib (what the skbp[plot] extra "
+    "installs)"
+)
 
 #: The original write-up's configuration; explicit command-line flags override it.
 CLASSIC_PARAMS = {
@@ -254,7 +257,7 @@ def _add_run_options(parser):
         metavar="PATH",
         help=(
             "also write a PNG with the training loss curve and the confusion "
-            "matrix (needs matplotlib: pip install 'skbp[plot]')"
+            "matrix (needs matplotlib: pip install matplotlib)"
         ),
     )
 

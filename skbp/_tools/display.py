@@ -15,7 +15,10 @@ from skbp._tools import import_optional
 
 __all__ = ["TrainingCurveDisplay"]
 
-_MATPLOTLIB_HINT = "TrainingCurveDisplay needs matplotlib: pip install 'skbp[plot]'"
+_MATPLOTLIB_HINT = (
+    "TrainingCurveDisplay needs matplotlib: pip install matplotlib (what the "
+    "skbp[plot] extra installs)"
+)
 
 #: The legend's places inside the axes, in the order matplotlib's "best" tries them.
 _INSIDE = (

@@ -43,7 +43,10 @@ DEFAULT_TARGET_OPSET = 17
 #: The oldest ai.onnx opset the converters write: Erf (GELU) is opset 9.
 MIN_TARGET_OPSET = 9
 
-_INSTALL_HINT = 'skbp.to_onnx needs skl2onnx and onnx: pip install "skbp[onnx]"'
+_INSTALL_HINT = (
+    'skbp.to_onnx needs skl2onnx and onnx: pip install "skl2onnx>=1.19.1" '
+    "onnxruntime (what the skbp[onnx] extra installs)"
+)
 
 #: Options of the classifier converter, as skl2onnx's classifiers declare them.
 _CLASSIFIER_OPTIONS = {
@@ -472,7 +475,7 @@ def to_onnx(model, X_sample, *, target_opset=None, options=None, **kwargs):
     Raises
     ------
     ImportError
-        Without skl2onnx (``pip install "skbp[onnx]"``).
+        Without skl2onnx (``pip install "skl2onnx>=1.19.1" onnxruntime``).
     NotFittedError
         If ``model`` is not fitted.
     ValueError
